@@ -1,0 +1,230 @@
+package arrowconv
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// profileBuilder appends result rows to the columns of one batch.
+// Not safe for concurrent use.
+type profileBuilder struct {
+	schema *arrow.Schema
+	rb     *array.RecordBuilder
+
+	number, country, avatar, taskID *array.StringBuilder
+	status, category, gender, hair  *array.BinaryDictionaryBuilder
+	whatsapp                        *array.BooleanBuilder
+	ageMin, ageMax                  *array.Int16Builder
+	checkedAt                       *array.TimestampBuilder
+	extra                           []*array.StringBuilder
+
+	task      string
+	checked   arrow.Timestamp
+	hasTask   bool
+	countries *countryOf
+
+	rows  int // rows in the current batch
+	bytes int // approximate bytes of cell text in the current batch
+}
+
+func newProfileBuilder(mem memory.Allocator, extras []string, task string, checkedAt time.Time) *profileBuilder {
+	schema := Schema(extras...)
+	rb := array.NewRecordBuilder(mem, schema)
+	b := &profileBuilder{
+		schema:    schema,
+		rb:        rb,
+		number:    rb.Field(idxNumber).(*array.StringBuilder),
+		country:   rb.Field(idxCountry).(*array.StringBuilder),
+		status:    rb.Field(idxStatus).(*array.BinaryDictionaryBuilder),
+		whatsapp:  rb.Field(idxWhatsApp).(*array.BooleanBuilder),
+		avatar:    rb.Field(idxAvatar).(*array.StringBuilder),
+		category:  rb.Field(idxCategory).(*array.BinaryDictionaryBuilder),
+		gender:    rb.Field(idxGender).(*array.BinaryDictionaryBuilder),
+		ageMin:    rb.Field(idxAgeMin).(*array.Int16Builder),
+		ageMax:    rb.Field(idxAgeMax).(*array.Int16Builder),
+		hair:      rb.Field(idxHairColor).(*array.BinaryDictionaryBuilder),
+		taskID:    rb.Field(idxTaskID).(*array.StringBuilder),
+		checkedAt: rb.Field(idxCheckedAt).(*array.TimestampBuilder),
+		task:      task,
+		hasTask:   task != "",
+		countries: newCountryOf(),
+	}
+	if !checkedAt.IsZero() {
+		b.checked = arrow.Timestamp(checkedAt.UTC().UnixMilli())
+	}
+	for i := range extras {
+		b.extra = append(b.extra, rb.Field(numFixed+i).(*array.StringBuilder))
+	}
+	return b
+}
+
+func (b *profileBuilder) release() { b.rb.Release() }
+
+// cellError is a value error in one cell, positioned by the reader.
+type cellError struct {
+	col int
+	err error
+}
+
+// appendRow appends one result row. cells holds the raw text of each sheet
+// column (nil or empty for an empty cell), valid only during the call.
+// On error nothing is appended.
+func (b *profileBuilder) appendRow(h *headerMap, cells [][]byte) (string, *cellError) {
+	var (
+		number           string
+		numberSet        bool
+		wa, waOK         bool
+		lo, hi           int16
+		hasLo, hasHi     bool
+		avatar, category []byte
+		gender, hair     []byte
+	)
+	for i, raw := range cells {
+		src := h.sourceAt(i)
+		if src == srcIgnore || src == srcDropped || src == srcExtra {
+			continue
+		}
+		v := bytes.TrimSpace(raw)
+		var err error
+		switch src {
+		case srcNumber:
+			number, err = parseNumber(v)
+			numberSet = err == nil
+		case srcWhatsApp:
+			wa, waOK, err = parseWhatsApp(v)
+		case srcAge:
+			lo, hi, hasLo, hasHi, err = parseAge(v)
+		case srcAvatar:
+			avatar = v
+		case srcCategory:
+			category = v
+		case srcGender:
+			gender = v
+		case srcHairColor:
+			hair = v
+		}
+		if err != nil {
+			return "", &cellError{col: i, err: err}
+		}
+	}
+	if !numberSet {
+		col := 0
+		for i, s := range h.cols {
+			if s == srcNumber {
+				col = i
+			}
+		}
+		return "", &cellError{col: col, err: errBadNumber}
+	}
+
+	b.number.Append(number)
+	b.appendCountry(number)
+	if waOK {
+		b.status.AppendString(StatusChecked)
+		b.whatsapp.Append(wa)
+	} else {
+		b.status.AppendString(StatusFailed)
+		b.whatsapp.AppendNull()
+	}
+	appendText(b.avatar, avatar)
+	appendDict(b.category, category)
+	appendDict(b.gender, gender)
+	if hasLo {
+		b.ageMin.Append(lo)
+	} else {
+		b.ageMin.AppendNull()
+	}
+	if hasHi {
+		b.ageMax.Append(hi)
+	} else {
+		b.ageMax.AppendNull()
+	}
+	appendDict(b.hair, hair)
+	b.appendProvenance()
+	n := len(number) + len(avatar) + len(category) + len(gender) + len(hair)
+	for i, raw := range cells {
+		if h.sourceAt(i) == srcExtra {
+			v := bytes.TrimSpace(raw)
+			appendText(b.extra[h.extra[i]], v)
+			n += len(v)
+		}
+	}
+	for i := len(cells); i < len(h.cols); i++ {
+		if h.cols[i] == srcExtra {
+			b.extra[h.extra[i]].AppendNull()
+		}
+	}
+	b.rows++
+	b.bytes += n
+	return number, nil
+}
+
+// appendFailed appends a row for a number the upstream returned no result
+// for: it could not process it.
+func (b *profileBuilder) appendFailed(number string) {
+	b.number.Append(number)
+	b.appendCountry(number)
+	b.status.AppendString(StatusFailed)
+	b.whatsapp.AppendNull()
+	b.avatar.AppendNull()
+	b.category.AppendNull()
+	b.gender.AppendNull()
+	b.ageMin.AppendNull()
+	b.ageMax.AppendNull()
+	b.hair.AppendNull()
+	b.appendProvenance()
+	for _, e := range b.extra {
+		e.AppendNull()
+	}
+	b.rows++
+	b.bytes += len(number)
+}
+
+func (b *profileBuilder) appendCountry(number string) {
+	if c := b.countries.lookup(number); c != "" {
+		b.country.Append(c)
+	} else {
+		b.country.AppendNull()
+	}
+}
+
+func (b *profileBuilder) appendProvenance() {
+	if b.hasTask {
+		b.taskID.Append(b.task)
+	} else {
+		b.taskID.AppendNull()
+	}
+	if b.checked != 0 {
+		b.checkedAt.Append(b.checked)
+	} else {
+		b.checkedAt.AppendNull()
+	}
+}
+
+// newBatch hands out the rows appended so far as one record batch; the caller
+// owns it.
+func (b *profileBuilder) newBatch() arrow.RecordBatch {
+	b.rows, b.bytes = 0, 0
+	return b.rb.NewRecordBatch()
+}
+
+func appendText(sb *array.StringBuilder, v []byte) {
+	if len(v) == 0 {
+		sb.AppendNull()
+		return
+	}
+	sb.BinaryBuilder.Append(v)
+}
+
+func appendDict(db *array.BinaryDictionaryBuilder, v []byte) {
+	if isNullValue(v) {
+		db.AppendNull()
+		return
+	}
+	// Append copies v into the dictionary memo only when the value is new.
+	_ = db.Append(v)
+}

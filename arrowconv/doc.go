@@ -1,0 +1,9 @@
+// Package arrowconv turns the upstream's result workbooks into Arrow record
+// batches of the profile schema (see Schema), and owns that schema and the
+// mapping from result headers to its columns.
+//
+// Start with OpenFile or NewReader: both return a *Reader, an
+// array.RecordReader that streams a result file batch by batch in bounded
+// memory. The upstream's skin_color column is dropped on read under any
+// spelling of its header and never reaches a batch (docs/privacy.md).
+package arrowconv

@@ -1,0 +1,181 @@
+package arrowconv
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// source says what a result column feeds.
+type source uint8
+
+const (
+	srcIgnore source = iota // empty header cell: nothing to carry
+	srcNumber
+	srcWhatsApp
+	srcAvatar
+	srcAge
+	srcCategory
+	srcGender
+	srcHairColor
+	srcDropped // never carried: see dropKeys
+	srcExtra   // unknown column, passed through as utf8
+)
+
+// knownKeys maps a header, reduced by headerKey, to what it feeds.
+var knownKeys = map[string]source{
+	"number":     srcNumber,
+	"phone":      srcNumber,
+	"whatsapp":   srcWhatsApp,
+	"avatar":     srcAvatar,
+	"age":        srcAge,
+	"category":   srcCategory,
+	"gender":     srcGender,
+	"haircolor":  srcHairColor,
+	"haircolour": srcHairColor,
+}
+
+// dropKeys are headers whose columns are dropped on read and never carried to
+// any output: race/ethnicity inferred from a face (DESIGN §3, docs/privacy.md).
+var dropKeys = map[string]bool{
+	"skincolor":  true,
+	"skincolour": true,
+	"skintone":   true,
+	"ethnicity":  true,
+	"race":       true,
+}
+
+// requiredSources are the documented result columns a file must have; the
+// reader cannot tell a checked number from a failed one without them.
+var requiredSources = []struct {
+	src  source
+	name string
+}{
+	{srcNumber, "Number"},
+	{srcWhatsApp, "whatsapp"},
+	{srcAvatar, "avatar"},
+	{srcAge, "age"},
+	{srcCategory, "category"},
+	{srcGender, "gender"},
+	{srcHairColor, "hair_color"},
+}
+
+// headerKey reduces a header to lower-case letters and digits, so that
+// "Hair Color", "hair_color" and "HAIRCOLOR" all match.
+func headerKey(h string) string {
+	var b strings.Builder
+	for _, r := range h {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
+}
+
+// snakeName is the output name of a pass-through column: lower snake case.
+func snakeName(h string) string {
+	var b strings.Builder
+	pendingSep := false
+	prevLower := false
+	for _, r := range strings.TrimSpace(h) {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if unicode.IsUpper(r) && prevLower {
+				pendingSep = true
+			}
+			if pendingSep && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			pendingSep = false
+			b.WriteRune(unicode.ToLower(r))
+			prevLower = unicode.IsLower(r) || unicode.IsDigit(r)
+		default:
+			pendingSep = true
+			prevLower = false
+		}
+	}
+	return b.String()
+}
+
+// headerMap is the resolved header row of a result sheet.
+type headerMap struct {
+	cols   []source // by sheet column index (0-based)
+	extra  []int    // for srcExtra columns: position among the pass-through fields
+	extras []string // pass-through field names, in sheet order
+}
+
+// sourceAt returns what sheet column i feeds; columns past the header feed nothing.
+func (h *headerMap) sourceAt(i int) source {
+	if i < len(h.cols) {
+		return h.cols[i]
+	}
+	return srcIgnore
+}
+
+// mapHeader resolves a header row. It fails when a documented column is
+// missing or a column appears twice; with allowMissing, missing documented
+// columns other than Number come out null instead.
+func mapHeader(cells []string, allowMissing bool) (*headerMap, error) {
+	h := &headerMap{cols: make([]source, len(cells)), extra: make([]int, len(cells))}
+	seen := map[source]int{}
+	seenExtra := map[string]int{}
+	fixed := map[string]bool{}
+	for _, f := range fixedFields {
+		fixed[f.Name] = true
+	}
+	for i, c := range cells {
+		key := headerKey(c)
+		switch {
+		case key == "":
+			h.cols[i] = srcIgnore
+		case dropKeys[key]:
+			h.cols[i] = srcDropped
+		case knownKeys[key] != 0:
+			src := knownKeys[key]
+			if prev, dup := seen[src]; dup {
+				return nil, fmt.Errorf("header %q in column %s repeats column %s", c, columnName(i), columnName(prev))
+			}
+			seen[src] = i
+			h.cols[i] = src
+		default:
+			name := snakeName(c)
+			if fixed[name] {
+				// An upstream column named like one we derive (say "country")
+				// must not shadow ours; keep it under a prefixed name.
+				name = "upstream_" + name
+			}
+			if prev, dup := seenExtra[name]; dup {
+				return nil, fmt.Errorf("header %q in column %s repeats column %s", c, columnName(i), columnName(prev))
+			}
+			seenExtra[name] = i
+			h.cols[i] = srcExtra
+			h.extra[i] = len(h.extras)
+			h.extras = append(h.extras, name)
+		}
+	}
+	var missing []string
+	for _, r := range requiredSources {
+		if _, ok := seen[r.src]; ok {
+			continue
+		}
+		if allowMissing && r.src != srcNumber {
+			continue
+		}
+		missing = append(missing, r.name)
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("header lacks column(s) %s", strings.Join(missing, ", "))
+	}
+	return h, nil
+}
+
+// columnName gives the spreadsheet letters of a 0-based column index: 0 → A, 27 → AB.
+func columnName(i int) string {
+	var buf [8]byte
+	n := len(buf)
+	for i++; i > 0; i = (i - 1) / 26 {
+		n--
+		buf[n] = byte('A' + (i-1)%26)
+	}
+	return string(buf[n:])
+}

@@ -1,0 +1,212 @@
+package arrowconv
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// rowSource yields the rows of the first worksheet of a workbook.
+type rowSource interface {
+	// next advances to the next row; false at the end or on error.
+	next() bool
+	// row returns the 1-based sheet row number and the raw text of its
+	// cells by column (empty for an empty cell). Valid until next is called.
+	row() (int, [][]byte)
+	err() error
+	sheet() string
+	close() error
+}
+
+// Reader streams a result workbook as record batches of the profile schema.
+// It implements array.RecordReader. Not safe for concurrent use.
+type Reader struct {
+	cfg     *config
+	src     rowSource
+	header  *headerMap
+	b       *profileBuilder
+	cur     arrow.RecordBatch
+	err     error
+	done    bool
+	refs    int64
+	closer  io.Closer // the file OpenFile opened, if any
+	seen    map[string]struct{}
+	pending []string // expected numbers still to emit as failed, after the sheet
+}
+
+var _ array.RecordReader = (*Reader)(nil)
+
+// OpenFile opens a result workbook; the Reader closes the file on Release.
+func OpenFile(path string, opts ...Option) (*Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("arrowconv: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("arrowconv: %w", err)
+	}
+	opts = append([]Option{WithName(filepath.Base(path))}, opts...)
+	r, err := NewReader(f, st.Size(), opts...)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.closer = f
+	return r, nil
+}
+
+// NewReader reads a result workbook of size bytes from ra. It reads the
+// header row before it returns, so a file that is not a result fails here.
+// The caller must Release the Reader.
+func NewReader(ra io.ReaderAt, size int64, opts ...Option) (*Reader, error) {
+	cfg := newConfig(opts)
+	src, err := newExcelizeSource(ra, size)
+	if err != nil {
+		return nil, &ParseError{File: cfg.name, Err: err}
+	}
+	r := &Reader{cfg: cfg, src: src, refs: 1}
+	if err := r.readHeader(); err != nil {
+		src.close()
+		return nil, err
+	}
+	r.b = newProfileBuilder(cfg.mem, r.header.extras, cfg.task, cfg.checkedAt)
+	if len(cfg.expected) > 0 {
+		r.seen = make(map[string]struct{}, len(cfg.expected))
+	}
+	return r, nil
+}
+
+func (r *Reader) readHeader() error {
+	for r.src.next() {
+		n, cells := r.src.row()
+		if isBlankRow(cells) {
+			continue
+		}
+		texts := make([]string, len(cells))
+		for i, c := range cells {
+			texts[i] = string(c)
+		}
+		h, err := mapHeader(texts, r.cfg.allowMissing)
+		if err != nil {
+			return &ParseError{File: r.cfg.name, Sheet: r.src.sheet(), Row: n, Err: err}
+		}
+		r.header = h
+		return nil
+	}
+	if err := r.src.err(); err != nil {
+		return &ParseError{File: r.cfg.name, Sheet: r.src.sheet(), Err: err}
+	}
+	return &ParseError{File: r.cfg.name, Sheet: r.src.sheet(), Err: errors.New("sheet has no header row")}
+}
+
+func isBlankRow(cells [][]byte) bool {
+	for _, c := range cells {
+		for _, ch := range c {
+			if ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Schema is the profile schema, with the file's pass-through columns.
+func (r *Reader) Schema() *arrow.Schema { return r.b.schema }
+
+// Next reads the next batch; false at the end or on error (see Err).
+func (r *Reader) Next() bool {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	if r.err != nil || r.done {
+		return false
+	}
+	for r.b.rows < r.cfg.batchRows && r.b.bytes < r.cfg.batchBytes {
+		if r.pending != nil {
+			if len(r.pending) == 0 {
+				r.done = true
+				break
+			}
+			r.b.appendFailed(r.pending[0])
+			r.pending = r.pending[1:]
+			continue
+		}
+		if !r.src.next() {
+			if err := r.src.err(); err != nil {
+				r.err = &ParseError{File: r.cfg.name, Sheet: r.src.sheet(), Err: err}
+				return false
+			}
+			r.startPending()
+			continue
+		}
+		n, cells := r.src.row()
+		if isBlankRow(cells) {
+			continue
+		}
+		number, cerr := r.b.appendRow(r.header, cells)
+		if cerr != nil {
+			r.err = &ParseError{File: r.cfg.name, Sheet: r.src.sheet(), Row: n, Column: cerr.col + 1, Err: cerr.err}
+			return false
+		}
+		if r.seen != nil {
+			r.seen[number] = struct{}{}
+		}
+	}
+	if r.b.rows == 0 {
+		r.done = true
+		return false
+	}
+	r.cur = r.b.newBatch()
+	return true
+}
+
+// startPending queues the expected numbers the sheet did not have.
+func (r *Reader) startPending() {
+	r.pending = []string{}
+	for _, n := range r.cfg.expected {
+		if _, ok := r.seen[n]; !ok {
+			r.pending = append(r.pending, n)
+			r.seen[n] = struct{}{} // an expected number listed twice is emitted once
+		}
+	}
+}
+
+// RecordBatch is the current batch, valid until the next call to Next.
+func (r *Reader) RecordBatch() arrow.RecordBatch { return r.cur }
+
+// Record is RecordBatch under its older name.
+//
+// Deprecated: use RecordBatch.
+func (r *Reader) Record() arrow.RecordBatch { return r.cur }
+
+// Err is the error that stopped Next, nil at a clean end.
+func (r *Reader) Err() error { return r.err }
+
+// Retain adds a reference.
+func (r *Reader) Retain() { r.refs++ }
+
+// Release drops a reference; the last one frees the batch, the builders and
+// the file OpenFile opened.
+func (r *Reader) Release() {
+	r.refs--
+	if r.refs > 0 {
+		return
+	}
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	r.b.release()
+	r.src.close()
+	if r.closer != nil {
+		r.closer.Close()
+	}
+}

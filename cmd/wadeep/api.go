@@ -1,0 +1,61 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/wadeep/wadeep/connector"
+)
+
+// apiFlags are the flags every command that calls the upstream takes.
+type apiFlags struct {
+	url, key, keyFile, userID string
+	timeout                   time.Duration
+}
+
+func (a *apiFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.url, "api-url", "", "API base URL (env WADEEP_API_URL; default "+connector.DefaultBaseURL+"; a bare host gets the default path)")
+	fs.StringVar(&a.key, "api-key", "", "API key (env WADEEP_API_KEY); prefer the env var or --api-key-file, which stay out of shell history")
+	fs.StringVar(&a.keyFile, "api-key-file", "", "file holding the API key (env WADEEP_API_KEY_FILE)")
+	fs.StringVar(&a.userID, "user-id", "", "user id (env WADEEP_USER_ID)")
+	fs.DurationVar(&a.timeout, "call-timeout", 60*time.Second, "timeout of one API call")
+}
+
+// client resolves flags, then the environment, into a Client. The key is
+// never echoed, not even in errors.
+func (a *apiFlags) client(env *cliEnv, opts ...connector.ClientOption) (*connector.Client, error) {
+	pick := func(flagVal, envName string) string {
+		if flagVal != "" {
+			return flagVal
+		}
+		return env.getenv(envName)
+	}
+	key := pick(a.key, "WADEEP_API_KEY")
+	if key == "" {
+		if file := pick(a.keyFile, "WADEEP_API_KEY_FILE"); file != "" {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return nil, fmt.Errorf("reading the API key file: %w", err)
+			}
+			key = strings.TrimSpace(string(b))
+		}
+	}
+	c, err := connector.NewClient(pick(a.url, "WADEEP_API_URL"), key, pick(a.userID, "WADEEP_USER_ID"),
+		append([]connector.ClientOption{connector.WithHTTPClient(&http.Client{Timeout: a.timeout})}, opts...)...)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return c, nil
+}
+
+// userIDFrom is the user id as the client got it.
+func (a *apiFlags) userIDFrom(env *cliEnv) string {
+	if a.userID != "" {
+		return a.userID
+	}
+	return env.getenv("WADEEP_USER_ID")
+}

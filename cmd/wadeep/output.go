@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/wadeep/wadeep/arrowconv"
+	"github.com/wadeep/wadeep/connector"
+	"github.com/wadeep/wadeep/sink"
+)
+
+// profileOut writes profile batches to --out (or CSV on stdout). The file is
+// created on the first batch, whose schema (pass-through columns included)
+// fixes the output's; later batches are conformed to it.
+type profileOut struct {
+	path   string
+	stdout io.Writer
+	stderr io.Writer
+	w      sink.Writer
+	schema *arrow.Schema
+	warned map[string]bool
+}
+
+func newProfileOut(path string, stdout, stderr io.Writer) (*profileOut, error) {
+	if path != "" && path != "-" {
+		if _, err := sink.FormatFromPath(path); err != nil {
+			return nil, usageError{err.Error()}
+		}
+	}
+	return &profileOut{path: path, stdout: stdout, stderr: stderr, warned: map[string]bool{}}, nil
+}
+
+func (o *profileOut) open(schema *arrow.Schema) error {
+	var err error
+	if o.path == "" || o.path == "-" {
+		o.w, err = sink.New(o.stdout, sink.CSV, schema)
+	} else {
+		o.w, err = sink.Create(o.path, schema)
+	}
+	o.schema = schema
+	return err
+}
+
+func (o *profileOut) write(rec arrow.RecordBatch) error {
+	if o.w == nil {
+		if err := o.open(rec.Schema()); err != nil {
+			return err
+		}
+	}
+	out, dropped, err := arrowconv.Conform(memory.DefaultAllocator, rec, o.schema)
+	if err != nil {
+		return err
+	}
+	defer out.Release()
+	for _, d := range dropped {
+		if !o.warned[d] {
+			o.warned[d] = true
+			fmt.Fprintf(o.stderr, "wadeep: warning: a later result file has a column %q the output was not started with; it is left out\n", d)
+		}
+	}
+	return o.w.Write(out)
+}
+
+// close finishes the output; with no batch at all it still writes an empty
+// table of the profile schema, so that downstream steps find a file.
+func (o *profileOut) close() error {
+	if o.w == nil {
+		if err := o.open(arrowconv.Schema()); err != nil {
+			return err
+		}
+	}
+	return o.w.Close()
+}
+
+// abort drops a half-written output file.
+func (o *profileOut) abort() {
+	if f, ok := o.w.(*sink.File); ok {
+		f.Abort()
+	}
+}
+
+var rejectSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "file", Type: arrow.BinaryTypes.String},
+	{Name: "row", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "value", Type: arrow.BinaryTypes.String},
+	{Name: "reason", Type: arrow.BinaryTypes.String},
+}, nil)
+
+// writeRejects writes the plan's rejects (file, row, value, reason) to path,
+// in any output format.
+func writeRejects(path string, rejects []connector.Reject) error {
+	w, err := sink.Create(path, rejectSchema)
+	if err != nil {
+		return err
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, rejectSchema)
+	defer b.Release()
+	flush := func() error {
+		rec := b.NewRecordBatch()
+		defer rec.Release()
+		return w.Write(rec)
+	}
+	for i, r := range rejects {
+		b.Field(0).(*array.StringBuilder).Append(r.File)
+		b.Field(1).(*array.Int64Builder).Append(int64(r.Row))
+		b.Field(2).(*array.StringBuilder).Append(r.Value)
+		b.Field(3).(*array.StringBuilder).Append(r.Explain())
+		if (i+1)%65536 == 0 {
+			if err := flush(); err != nil {
+				w.Abort()
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		w.Abort()
+		return err
+	}
+	return w.Close()
+}
+
+// openInputs opens the named inputs ("-" is stdin). close closes them.
+func openInputs(env *cliEnv, names []string, column, format string) (inputs []connector.Input, close func(), err error) {
+	var files []*os.File
+	close = func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	stdinUsed := false
+	for _, n := range names {
+		in := connector.Input{Name: n, Column: column, Format: format}
+		if n == "-" {
+			if stdinUsed {
+				close()
+				return nil, nil, usagef("stdin (-) given twice")
+			}
+			stdinUsed = true
+			in.R = env.stdin
+		} else {
+			f, err := os.Open(n)
+			if err != nil {
+				close()
+				return nil, nil, err
+			}
+			files = append(files, f)
+			in.R = f
+		}
+		inputs = append(inputs, in)
+	}
+	return inputs, close, nil
+}

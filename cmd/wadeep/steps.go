@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/wadeep/wadeep/arrowconv"
+	"github.com/wadeep/wadeep/connector"
+)
+
+// cmdConvert converts a result file downloaded elsewhere.
+func cmdConvert(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "convert", "RESULTS.xlsx [--out FILE]")
+	outPath := fs.String("out", "", "output file, format by extension: .csv .jsonl .arrow .parquet .xlsx (default: CSV on stdout)")
+	taskID := fs.String("task", "", "task id to stamp into task_id (optional)")
+	lenient := fs.Bool("allow-missing-columns", false, "let documented result columns be absent (they come out null)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want exactly one RESULTS.xlsx, got %d arguments", len(pos))
+	}
+	opts := []arrowconv.Option{arrowconv.WithTask(*taskID, time.Time{})}
+	if *lenient {
+		opts = append(opts, arrowconv.WithMissingColumns())
+	}
+	n, err := convertFile(pos[0], *outPath, env, opts...)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stderr, "converted %d profile rows from %s\n", n, pos[0])
+	return nil
+}
+
+func convertFile(in, outPath string, env *cliEnv, opts ...arrowconv.Option) (int64, error) {
+	out, err := newProfileOut(outPath, env.stdout, env.stderr)
+	if err != nil {
+		return 0, err
+	}
+	r, err := arrowconv.OpenFile(in, opts...)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Release()
+	var n int64
+	for r.Next() {
+		n += r.RecordBatch().NumRows()
+		if err := out.write(r.RecordBatch()); err != nil {
+			out.abort()
+			return n, err
+		}
+	}
+	if err := r.Err(); err != nil {
+		out.abort()
+		return n, err
+	}
+	return n, out.close()
+}
+
+// cmdSubmit creates the tasks of a job, recorded in its journal, and prints
+// their ids; a later "wadeep check" with the same flags picks them up.
+func cmdSubmit(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "submit", "[flags] INPUT...")
+	var f checkFlags
+	f.register(fs)
+	inputs, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	plan, err := f.plan(env, inputs)
+	if err != nil {
+		return err
+	}
+	client, err := f.api.client(env)
+	if err != nil {
+		return err
+	}
+	job := f.jobRecord(client, f.api.userIDFrom(env), inputs, plan)
+	dir, err := f.stateDir(job)
+	if err != nil {
+		return err
+	}
+	journal, err := connector.OpenJournal(dir, job)
+	if err != nil {
+		return err
+	}
+	defer journal.Close()
+	run := &connector.Job{Client: client, Plan: plan, Journal: journal, ResubmitLost: f.resubmitLost, Out: nil}
+	ids, err := run.Submit(ctx)
+	for i, id := range ids {
+		if id != "" {
+			fmt.Fprintf(env.stdout, "%d\t%s\n", i+1, id)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%w (journal: %s)", err, dir)
+	}
+	fmt.Fprintf(env.stderr, "%d tasks for %d numbers; journal: %s (charged calls: %d)\n", len(ids), len(plan.Numbers), dir, client.Calls().Snapshot().Charged())
+	return nil
+}
+
+// cmdStatus prints one task's state as JSON.
+func cmdStatus(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "status", "[flags] TASK")
+	var api apiFlags
+	api.register(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want exactly one TASK id")
+	}
+	c, err := api.client(env)
+	if err != nil {
+		return err
+	}
+	t, err := c.Task(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(env.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(taskView(t))
+}
+
+func taskView(t *connector.Task) map[string]any {
+	m := map[string]any{
+		"task_id": t.ID, "user_id": t.UserID, "status": t.Status,
+		"total": t.Total, "success": t.Success, "failure": t.Failure,
+		"created_at": t.CreatedAt, "updated_at": t.UpdatedAt,
+	}
+	if t.ResultURL != "" {
+		m["result_url"] = connector.RedactURL(t.ResultURL)
+	}
+	return m
+}
+
+// cmdDownload fetches a task's result: kept as .xlsx, or converted by the
+// output's extension.
+func cmdDownload(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlags(env, "download", "[flags] TASK --out FILE")
+	var api apiFlags
+	api.register(fs)
+	outPath := fs.String("out", "", "output file: .xlsx keeps the upstream's file; .csv .jsonl .arrow .parquet convert it")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *outPath == "" {
+		return usagef("want one TASK id and --out FILE")
+	}
+	c, err := api.client(env)
+	if err != nil {
+		return err
+	}
+	t, err := c.Task(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if t.Status != connector.StatusExported {
+		return fmt.Errorf("task %s is %s (%d of %d done); its result is not ready", t.ID, t.Status, t.Done(), t.Total)
+	}
+	dir := filepath.Dir(*outPath)
+	tmp, err := os.CreateTemp(dir, ".wadeep-download-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := c.Download(ctx, t.ID, t.ResultURL, tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if strings.EqualFold(filepath.Ext(*outPath), ".xlsx") {
+		if err := os.Rename(tmp.Name(), *outPath); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stderr, "saved the result of task %s to %s\n", t.ID, *outPath)
+		return nil
+	}
+	n, err := convertFile(tmp.Name(), *outPath, env, arrowconv.WithTask(t.ID, t.UpdatedAt))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stderr, "converted %d profile rows of task %s to %s\n", n, t.ID, *outPath)
+	return nil
+}

@@ -1,0 +1,411 @@
+package connector
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// DefaultBaseURL is the upstream's documented base URL.
+const DefaultBaseURL = "https://api.ekycpro.com/wa/api/deep"
+
+const defaultPath = "/wa/api/deep"
+
+// Client makes the upstream's three calls: create a task, get a task,
+// download a result. Every 200 on create and status is charged by the
+// upstream. Safe for concurrent use.
+type Client struct {
+	base     *url.URL
+	key      string // never formatted into an error or a log line
+	userID   string
+	http     *http.Client
+	download *http.Client
+	local    bool // the API lives on a loopback or private address
+	retry    RetryPolicy
+	calls    *CallCounter
+	sleep    func(context.Context, time.Duration) error
+}
+
+// ClientOption configures a Client.
+type ClientOption func(*Client)
+
+// WithHTTPClient sets the HTTP client of the API calls (its Timeout is the
+// per-call timeout).
+func WithHTTPClient(hc *http.Client) ClientOption { return func(c *Client) { c.http = hc } }
+
+// WithRetry sets how transient failures are retried.
+func WithRetry(p RetryPolicy) ClientOption { return func(c *Client) { c.retry = p } }
+
+// WithCallCounter counts the client's calls into cc, so that several clients
+// (or a restarted run) can share one tally.
+func WithCallCounter(cc *CallCounter) ClientOption { return func(c *Client) { c.calls = cc } }
+
+// NewClient checks and keeps the API's base URL and credentials. A bare host
+// ("https://api.example.com") gets the upstream's default path.
+func NewClient(baseURL, apiKey, userID string, opts ...ClientOption) (*Client, error) {
+	if baseURL == "" {
+		baseURL = DefaultBaseURL
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("connector: API URL %q: want https://host[/path]", baseURL)
+	}
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		return nil, fmt.Errorf("connector: API URL %q: plain http is allowed only for a loopback sandbox; use https", baseURL)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = defaultPath
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawQuery, u.Fragment = "", ""
+	if apiKey == "" {
+		return nil, errors.New("connector: no API key: set --api-key or WADEEP_API_KEY")
+	}
+	if userID == "" {
+		return nil, errors.New("connector: no user id: set --user-id or WADEEP_USER_ID")
+	}
+	c := &Client{
+		base:   u,
+		key:    apiKey,
+		userID: userID,
+		http:   &http.Client{Timeout: 60 * time.Second},
+		retry:  DefaultRetry,
+		calls:  &CallCounter{},
+		sleep:  sleepCtx,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	c.local = isLoopbackHost(u.Hostname()) || isPrivateHost(u.Hostname())
+	c.download = newDownloadClient(c.local)
+	return c, nil
+}
+
+// BaseURL is the API's base URL as the client uses it.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// Calls is the client's call tally.
+func (c *Client) Calls() *CallCounter { return c.calls }
+
+// CreateTask uploads one file of E.164 numbers (one per line) and returns the
+// new task. It is charged. A 5xx or 429 answer is retried: the upstream
+// creates no task then. A transport error is NOT retried: the request may
+// have reached the upstream, and a second try could create (and charge) a
+// second task; the error unwraps to ErrTransport so the caller can decide.
+func (c *Client) CreateTask(ctx context.Context, fileName string, numbers []byte) (*Task, error) {
+	var t *Task
+	err := c.withRetry(ctx, "create task", "", false, func() error {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		if err := mw.WriteField("user_id", c.userID); err != nil {
+			return err
+		}
+		fw, err := mw.CreateFormFile("file", fileName)
+		if err != nil {
+			return err
+		}
+		fw.Write(numbers)
+		if err := mw.Close(); err != nil {
+			return err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.String()+"/tasks", &body)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		t, err = c.doTask(req, "create task", "")
+		if err == nil {
+			c.calls.addCreate()
+		}
+		return err
+	})
+	return t, err
+}
+
+// Task fetches a task's state. It is charged.
+func (c *Client) Task(ctx context.Context, taskID string) (*Task, error) {
+	var t *Task
+	err := c.withRetry(ctx, "task status", taskID, true, func() error {
+		u := *c.base
+		u.Path += "/tasks/" + url.PathEscape(taskID)
+		u.RawQuery = url.Values{"user_id": {c.userID}}.Encode()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			return err
+		}
+		t, err = c.doTask(req, "task status", taskID)
+		if err == nil {
+			c.calls.addStatus()
+		}
+		return err
+	})
+	return t, err
+}
+
+func (c *Client) doTask(req *http.Request, op, taskID string) (*Task, error) {
+	req.Header.Set("X-API-Key", c.key)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, &APIError{Op: op, TaskID: taskID, Err: redactURLError(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, &APIError{Op: op, TaskID: taskID, Err: redactURLError(err)}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, newAPIError(op, taskID, resp, body)
+	}
+	t, err := decodeTask(body)
+	if err != nil {
+		return nil, &APIError{Op: op, TaskID: taskID, StatusCode: resp.StatusCode, Err: fmt.Errorf("%w: %v", ErrProtocol, err), Message: err.Error()}
+	}
+	if taskID != "" && t.ID != taskID {
+		return nil, &APIError{Op: op, TaskID: taskID, StatusCode: resp.StatusCode, Message: "answer is about task " + t.ID, Err: ErrProtocol}
+	}
+	return t, nil
+}
+
+// newAPIError builds the error of a non-200 answer, keeping the upstream's
+// message (from a JSON "error"/"message" field, or the start of the body).
+func newAPIError(op, taskID string, resp *http.Response, body []byte) *APIError {
+	e := &APIError{Op: op, TaskID: taskID, StatusCode: resp.StatusCode}
+	var j struct {
+		Error   any    `json:"error"`
+		Message string `json:"message"`
+		Msg     string `json:"msg"`
+	}
+	if json.Unmarshal(body, &j) == nil {
+		switch {
+		case j.Message != "":
+			e.Message = j.Message
+		case j.Msg != "":
+			e.Message = j.Msg
+		case j.Error != nil:
+			e.Message = fmt.Sprint(j.Error)
+		}
+	}
+	if e.Message == "" {
+		e.Message = strings.TrimSpace(string(body))
+	}
+	e.Message = shorten(strings.Join(strings.Fields(e.Message), " "), 200)
+	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	return e
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// parseRetryAfter reads both forms of Retry-After: seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// RetryPolicy bounds retries of transient failures (5xx, 429, transport):
+// exponential backoff with full jitter, at most MaxWait per wait, and a
+// Retry-After from the upstream honoured up to MaxWait.
+type RetryPolicy struct {
+	Attempts int           // tries in all, the first included
+	Base     time.Duration // first backoff ceiling
+	MaxWait  time.Duration // cap of any one wait
+}
+
+// DefaultRetry is the retry policy of a new Client.
+var DefaultRetry = RetryPolicy{Attempts: 6, Base: 500 * time.Millisecond, MaxWait: 30 * time.Second}
+
+// backoff is the wait before retry number n (0-based): full jitter over an
+// exponentially growing ceiling, or the server's Retry-After when it is longer.
+func (p RetryPolicy) backoff(n int, retryAfter time.Duration) time.Duration {
+	ceil := p.Base << min(n, 20)
+	if ceil <= 0 || ceil > p.MaxWait {
+		ceil = p.MaxWait
+	}
+	d := time.Duration(rand.Int64N(int64(ceil) + 1))
+	if retryAfter > d {
+		d = min(retryAfter, p.MaxWait)
+	}
+	return d
+}
+
+// withRetry runs call, retrying transient failures. retryTransport says
+// whether a call that got no answer may be sent again (safe for reads only).
+func (c *Client) withRetry(ctx context.Context, op, taskID string, retryTransport bool, call func() error) error {
+	attempts := max(c.retry.Attempts, 1)
+	for n := 0; ; n++ {
+		err := call()
+		if err == nil {
+			return nil
+		}
+		var ae *APIError
+		if !errors.As(err, &ae) {
+			return &APIError{Op: op, TaskID: taskID, Err: err}
+		}
+		c.calls.addError(ae.StatusCode)
+		retryable := ae.StatusCode == 429 || ae.StatusCode >= 500 || (ae.StatusCode == 0 && retryTransport)
+		if !retryable || n+1 >= attempts || ctx.Err() != nil {
+			return err
+		}
+		if err := c.sleep(ctx, c.retry.backoff(n, ae.RetryAfter)); err != nil {
+			return err
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// redactURLError strips the query string from the URL a *url.Error carries:
+// result links are signed, and their signatures are secrets.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &url.Error{Op: ue.Op, URL: RedactURL(ue.URL), Err: ue.Err}
+	}
+	return err
+}
+
+// RedactURL drops the query and user info of a URL, for logs and errors.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparsable URL>"
+	}
+	u.User = nil
+	if u.RawQuery != "" {
+		u.RawQuery = "REDACTED"
+	}
+	u.Fragment = ""
+	return u.String()
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func isPrivateHost(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && (ip.IsPrivate() || ip.IsLinkLocalUnicast())
+}
+
+// newDownloadClient builds the client for result links, which are untrusted:
+// it refuses to connect to loopback, private or link-local addresses (after
+// DNS, so a name cannot point there) unless the API itself lives there.
+func newDownloadClient(allowLocal bool) *http.Client {
+	dialer := &net.Dialer{Timeout: 30 * time.Second}
+	if !allowLocal {
+		dialer.Control = func(network, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			ip := net.ParseIP(host)
+			if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() {
+				return fmt.Errorf("result link points at a local address %s", host)
+			}
+			return nil
+		}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = dialer.DialContext
+	return &http.Client{
+		Transport: tr,
+		Timeout:   30 * time.Minute,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return errors.New("too many redirects")
+			}
+			return checkResultURL(req.URL, allowLocal)
+		},
+	}
+}
+
+// checkResultURL enforces https (http only when the API is local).
+func checkResultURL(u *url.URL, allowLocal bool) error {
+	if u.Scheme == "https" || (u.Scheme == "http" && allowLocal) {
+		return nil
+	}
+	return fmt.Errorf("result link %s: want https", RedactURL(u.String()))
+}
+
+// Download fetches a task's result into w and returns the bytes written.
+// It is not charged. The link is untrusted (see newDownloadClient); a 403 or
+// 404 means it expired and unwraps to ErrForbidden or ErrNotFound.
+func (c *Client) Download(ctx context.Context, taskID, resultURL string, w io.Writer) (int64, error) {
+	op := "download result"
+	u, err := url.Parse(resultURL)
+	if err != nil {
+		return 0, &APIError{Op: op, TaskID: taskID, Err: fmt.Errorf("%w: unparsable result link", ErrProtocol)}
+	}
+	if err := checkResultURL(u, c.local); err != nil {
+		return 0, &APIError{Op: op, TaskID: taskID, Err: err}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return 0, &APIError{Op: op, TaskID: taskID, Err: err}
+	}
+	resp, err := c.download.Do(req)
+	if err != nil {
+		c.calls.addError(0)
+		return 0, &APIError{Op: op, TaskID: taskID, Err: redactURLError(err)}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		c.calls.addError(resp.StatusCode)
+		return 0, newAPIError(op, taskID, resp, body)
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
+		err = fmt.Errorf("got %d of %d bytes", n, resp.ContentLength)
+	}
+	if err != nil {
+		c.calls.addError(0)
+		return n, &APIError{Op: op, TaskID: taskID, Err: fmt.Errorf("%w: download cut: %v", ErrTransport, redactURLError(err))}
+	}
+	c.calls.addDownload()
+	return n, nil
+}

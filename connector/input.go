@@ -1,0 +1,297 @@
+package connector
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"unicode"
+)
+
+// Reason says why an input row produced no number to check.
+type Reason string
+
+// Reject reasons.
+const (
+	ReasonEmpty     Reason = "empty"     // the row's value is empty
+	ReasonTooLong   Reason = "too long"  // longer than MaxValueLen
+	ReasonInvalid   Reason = "invalid"   // not a valid phone number
+	ReasonDuplicate Reason = "duplicate" // the same number as an earlier row
+)
+
+// Reject is an input row that is not uploaded, and why.
+type Reject struct {
+	File   string // input name as given ("-" for stdin)
+	Row    int    // 1-based line of the value in its file
+	Value  string // the value, cut to MaxValueLen+1 runes
+	Reason Reason
+	// DuplicateOf is the earlier row with the same number (for ReasonDuplicate).
+	DuplicateOf RowRef
+}
+
+// RowRef names one input row.
+type RowRef struct {
+	File string
+	Row  int
+}
+
+// Explain is the reject's reason in words, e.g. "duplicate of row 3".
+func (r Reject) Explain() string {
+	if r.Reason != ReasonDuplicate {
+		return string(r.Reason)
+	}
+	if r.DuplicateOf.File != r.File {
+		return fmt.Sprintf("duplicate of %s row %d", r.DuplicateOf.File, r.DuplicateOf.Row)
+	}
+	return fmt.Sprintf("duplicate of row %d", r.DuplicateOf.Row)
+}
+
+// Input is one table of phone numbers to check.
+type Input struct {
+	Name   string    // file name, or "-" for stdin; errors and rejects cite it
+	R      io.Reader // its bytes
+	Format string    // "txt" or "csv"; "" decides by the name's extension
+	Column string    // for csv: the column holding the numbers; "" detects it
+}
+
+// maxLine is the longest input line kept whole; longer lines are rejected as
+// too long, not read into memory.
+const maxLine = 64 << 10
+
+// format resolves the input's format from Format and Name.
+func (in Input) format() (string, error) {
+	if in.Format != "" {
+		f := strings.ToLower(in.Format)
+		if f != "txt" && f != "csv" {
+			return "", fmt.Errorf("connector: %s: unknown input format %q (want txt or csv)", in.Name, in.Format)
+		}
+		return f, nil
+	}
+	switch ext := strings.ToLower(filepath.Ext(in.Name)); ext {
+	case ".txt", ".text", ".lst", "":
+		if in.Column != "" {
+			return "csv", nil
+		}
+		return "txt", nil
+	case ".csv", ".tsv":
+		return "csv", nil
+	default:
+		return "", fmt.Errorf("connector: %s: unsupported input extension %q (supported: .txt, .csv, .tsv, - for stdin)", in.Name, ext)
+	}
+}
+
+// readValues calls fn for each value of the input with its 1-based row
+// (line) number. Blank lines are skipped and counted.
+func readValues(in Input, fn func(row int, value string)) (blank int, err error) {
+	f, err := in.format()
+	if err != nil {
+		return 0, err
+	}
+	if f == "csv" {
+		return readCSV(in, fn)
+	}
+	return readText(in, fn)
+}
+
+func readText(in Input, fn func(row int, value string)) (blank int, err error) {
+	br := bufio.NewReaderSize(in.R, 64<<10)
+	var long []byte
+	for row := 1; ; row++ {
+		line, tooLong, err := readLine(br, &long)
+		if err == io.EOF && line == nil {
+			return blank, nil
+		}
+		if err != nil && err != io.EOF {
+			return blank, fmt.Errorf("connector: %s: line %d: %w", in.Name, row, err)
+		}
+		if row == 1 {
+			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+		}
+		// A cut line (tooLong) still holds over MaxValueLen bytes, so
+		// Normalize rejects it as too long.
+		if len(bytes.TrimSpace(line)) == 0 && !tooLong {
+			blank++
+		} else {
+			fn(row, string(line))
+		}
+		if err == io.EOF {
+			return blank, nil
+		}
+	}
+}
+
+// readLine reads one line without its end. A line longer than maxLine is
+// drained and returned cut, with tooLong set. line is nil only at EOF.
+func readLine(br *bufio.Reader, buf *[]byte) (line []byte, tooLong bool, err error) {
+	*buf = (*buf)[:0]
+	for {
+		part, err := br.ReadSlice('\n')
+		if len(*buf)+len(part) <= maxLine {
+			*buf = append(*buf, part...)
+		} else {
+			tooLong = true
+		}
+		switch err {
+		case bufio.ErrBufferFull:
+			continue
+		case nil:
+			return trimEOL(*buf), tooLong, nil
+		case io.EOF:
+			if len(*buf) == 0 && !tooLong {
+				return nil, false, io.EOF
+			}
+			return trimEOL(*buf), tooLong, io.EOF
+		default:
+			return nil, false, err
+		}
+	}
+}
+
+func trimEOL(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	return bytes.TrimSuffix(b, []byte("\r"))
+}
+
+// phoneHeaders are header names (reduced to lower-case letters and digits)
+// that name a phone column, best first.
+var phoneHeaders = []string{"e164", "phonenumber", "phone", "msisdn", "mobilenumber", "mobile", "mobilephone", "cellphone", "cell", "whatsapp", "whatsappnumber", "telephone", "tel", "number", "contactnumber"}
+
+func reduceHeader(h string) string {
+	var b strings.Builder
+	for _, r := range h {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
+}
+
+func readCSV(in Input, fn func(row int, value string)) (blank int, err error) {
+	br := bufio.NewReaderSize(in.R, 64<<10)
+	// The delimiter is sniffed from the first line: comma, semicolon or tab.
+	head, _ := br.Peek(4096)
+	cr := csv.NewReader(br)
+	cr.Comma = sniffDelimiter(head, in.Name)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("connector: %s: %w", in.Name, err)
+	}
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\ufeff")
+	}
+	col, hasHeader, err := pickColumn(in, header)
+	if err != nil {
+		return 0, err
+	}
+	if !hasHeader {
+		line, _ := cr.FieldPos(col)
+		emitCell(header, col, line, fn, &blank)
+	}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return blank, nil
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return blank, fmt.Errorf("connector: %s: line %d, column %d: %w", in.Name, pe.Line, pe.Column, pe.Err)
+			}
+			return blank, fmt.Errorf("connector: %s: %w", in.Name, err)
+		}
+		line, _ := cr.FieldPos(0)
+		if col < len(rec) {
+			line, _ = cr.FieldPos(col)
+		}
+		emitCell(rec, col, line, fn, &blank)
+	}
+}
+
+// emitCell hands on the value of one record's phone column. A record whose
+// every field is empty counts as blank; a record lacking the column, or with
+// it empty, is still a row and is rejected as empty.
+func emitCell(rec []string, col, line int, fn func(int, string), blank *int) {
+	allEmpty := true
+	for _, f := range rec {
+		if strings.TrimSpace(f) != "" {
+			allEmpty = false
+			break
+		}
+	}
+	switch {
+	case allEmpty:
+		*blank++
+	case col < len(rec):
+		fn(line, rec[col])
+	default:
+		fn(line, "")
+	}
+}
+
+func sniffDelimiter(head []byte, name string) rune {
+	first := head
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		first = head[:i]
+	}
+	if strings.EqualFold(filepath.Ext(name), ".tsv") {
+		return '\t'
+	}
+	counts := map[rune]int{',': bytes.Count(first, []byte(",")), ';': bytes.Count(first, []byte(";")), '\t': bytes.Count(first, []byte("\t"))}
+	best := ','
+	for _, d := range []rune{';', '\t'} {
+		if counts[d] > counts[best] {
+			best = d
+		}
+	}
+	return best
+}
+
+// pickColumn finds the phone column: the one named by in.Column, else one
+// whose header names a phone, else the only column. hasHeader is false when
+// the first record is data (a single column whose first value is a number).
+func pickColumn(in Input, header []string) (col int, hasHeader bool, err error) {
+	if in.Column != "" {
+		want := reduceHeader(in.Column)
+		for i, h := range header {
+			if h == in.Column || reduceHeader(h) == want {
+				return i, true, nil
+			}
+		}
+		return 0, false, fmt.Errorf("connector: %s: no column %q (columns: %s)", in.Name, in.Column, strings.Join(header, ", "))
+	}
+	for _, name := range phoneHeaders {
+		for i, h := range header {
+			if reduceHeader(h) == name {
+				return i, true, nil
+			}
+		}
+	}
+	if len(header) == 1 {
+		return 0, !looksLikeNumber(header[0]), nil
+	}
+	return 0, false, fmt.Errorf("connector: %s: cannot tell which column holds the phone numbers; name it with --column (columns: %s)", in.Name, strings.Join(header, ", "))
+}
+
+// looksLikeNumber reports whether s is mostly digits: a phone value rather than a header.
+func looksLikeNumber(s string) bool {
+	digits, other := 0, 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case strings.ContainsRune("+-() ./", r):
+		default:
+			other++
+		}
+	}
+	return digits >= 4 && other <= 1
+}

@@ -1,0 +1,250 @@
+package connector
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ChunkState is how far one chunk has got; it only moves forward.
+type ChunkState string
+
+// Chunk states, in order.
+const (
+	StateNew        ChunkState = ""           // nothing done yet
+	StateIntent     ChunkState = "intent"     // about to create the task: the POST may have been sent
+	StateCreated    ChunkState = "created"    // the upstream answered with a task id
+	StateExported   ChunkState = "exported"   // the task finished; its result link is known
+	StateDownloaded ChunkState = "downloaded" // the result file is kept in the journal, verified
+)
+
+// ChunkRecord is the journal's entry for one chunk.
+type ChunkRecord struct {
+	Hash       string     `json:"hash"`
+	Index      int        `json:"index"`
+	Numbers    int        `json:"numbers"`
+	FirstRow   RowRef     `json:"first_row"`
+	State      ChunkState `json:"state"`
+	TaskID     string     `json:"task_id,omitempty"`
+	IntentAt   time.Time  `json:"intent_at,omitzero"`
+	CreatedAt  time.Time  `json:"created_at,omitzero"`   // the upstream's created_at
+	UpdatedAt  time.Time  `json:"updated_at,omitzero"`   // the upstream's updated_at when last seen
+	ResultFile string     `json:"result_file,omitempty"` // name under the journal's results directory
+}
+
+// JobRecord fixes what a journal is for, so that a rerun with other inputs or
+// options is caught instead of mixing two jobs.
+type JobRecord struct {
+	Version   int       `json:"version"`
+	APIURL    string    `json:"api_url"`
+	UserID    string    `json:"user_id"`
+	Inputs    []string  `json:"inputs"`
+	Region    string    `json:"region,omitempty"`
+	ChunkSize int       `json:"chunk_size"`
+	Shard     string    `json:"shard,omitempty"`
+	Numbers   int       `json:"numbers"`
+	Chunks    []string  `json:"chunks"` // chunk hashes, in order
+	StartedAt time.Time `json:"started_at"`
+}
+
+const journalVersion = 1
+
+// Journal is the durable record of a job: each chunk's intent, task id and
+// progress, written before and after every step that costs money, so that a
+// rerun after a crash resumes instead of paying again. Every write is atomic
+// (temp file, fsync, rename, fsync of the directory). A journal directory is
+// locked by one process at a time. Safe for concurrent use.
+type Journal struct {
+	dir  string
+	lock *os.File
+	mu   sync.Mutex
+	recs map[string]*ChunkRecord
+}
+
+// OpenJournal opens (or starts) the journal in dir for job. An existing
+// journal for another job is an error that says what differs.
+func OpenJournal(dir string, job JobRecord) (*Journal, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "chunks"), 0o700); err != nil {
+		return nil, fmt.Errorf("connector: journal: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("connector: journal: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("connector: journal %s is in use by another wadeep process", dir)
+	}
+	j := &Journal{dir: dir, lock: lock, recs: map[string]*ChunkRecord{}}
+	if err := j.checkJob(job); err != nil {
+		j.Close()
+		return nil, err
+	}
+	if err := j.load(); err != nil {
+		j.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+// Dir is the journal's directory.
+func (j *Journal) Dir() string { return j.dir }
+
+// Close releases the journal's lock.
+func (j *Journal) Close() error { return j.lock.Close() }
+
+func (j *Journal) checkJob(job JobRecord) error {
+	job.Version = journalVersion
+	path := filepath.Join(j.dir, "job.json")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if job.StartedAt.IsZero() {
+			job.StartedAt = time.Now().UTC()
+		}
+		return writeJSONAtomic(path, job)
+	}
+	if err != nil {
+		return fmt.Errorf("connector: journal: %w", err)
+	}
+	var old JobRecord
+	if err := json.Unmarshal(b, &old); err != nil {
+		return fmt.Errorf("connector: journal %s: %w", path, err)
+	}
+	if diff := jobDiff(old, job); diff != "" {
+		return fmt.Errorf("connector: the journal in %s belongs to another job (%s); rerun with the original inputs and options, or use another --state directory", j.dir, diff)
+	}
+	return nil
+}
+
+// jobDiff says how two jobs differ, or "" when they are the same job.
+func jobDiff(old, cur JobRecord) string {
+	var d []string
+	if old.Version != cur.Version {
+		d = append(d, fmt.Sprintf("journal version %d, this wadeep writes %d", old.Version, cur.Version))
+	}
+	if old.APIURL != cur.APIURL {
+		d = append(d, fmt.Sprintf("API URL was %s, now %s", old.APIURL, cur.APIURL))
+	}
+	if old.UserID != cur.UserID {
+		d = append(d, "user id changed")
+	}
+	if old.ChunkSize != cur.ChunkSize {
+		d = append(d, fmt.Sprintf("chunk size was %d, now %d", old.ChunkSize, cur.ChunkSize))
+	}
+	if old.Region != cur.Region {
+		d = append(d, fmt.Sprintf("region was %q, now %q", old.Region, cur.Region))
+	}
+	if old.Shard != cur.Shard {
+		d = append(d, fmt.Sprintf("shard was %q, now %q", old.Shard, cur.Shard))
+	}
+	if !slices.Equal(old.Chunks, cur.Chunks) {
+		same := 0
+		for same < min(len(old.Chunks), len(cur.Chunks)) && old.Chunks[same] == cur.Chunks[same] {
+			same++
+		}
+		d = append(d, fmt.Sprintf("the input changed: it was %d numbers in %d chunks, now %d numbers in %d chunks, the first %d chunks alike (inputs were %s)",
+			old.Numbers, len(old.Chunks), cur.Numbers, len(cur.Chunks), same, strings.Join(old.Inputs, ", ")))
+	}
+	return strings.Join(d, "; ")
+}
+
+func (j *Journal) load() error {
+	entries, err := os.ReadDir(filepath.Join(j.dir, "chunks"))
+	if err != nil {
+		return fmt.Errorf("connector: journal: %w", err)
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue // a temp file left by a crash mid-write
+		}
+		path := filepath.Join(j.dir, "chunks", e.Name())
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("connector: journal: %w", err)
+		}
+		var r ChunkRecord
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("connector: journal entry %s is damaged: %w", path, err)
+		}
+		j.recs[r.Hash] = &r
+	}
+	return nil
+}
+
+// Record returns a copy of the chunk's entry; State is StateNew when the
+// journal has none.
+func (j *Journal) Record(hash string) ChunkRecord {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if r, ok := j.recs[hash]; ok {
+		return *r
+	}
+	return ChunkRecord{Hash: hash}
+}
+
+// Put durably writes the chunk's entry before it returns.
+func (j *Journal) Put(r ChunkRecord) error {
+	if err := writeJSONAtomic(filepath.Join(j.dir, "chunks", r.Hash+".json"), r); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	j.recs[r.Hash] = &r
+	j.mu.Unlock()
+	return nil
+}
+
+// ResultPath is where the chunk's result file is kept.
+func (j *Journal) ResultPath(hash string) string {
+	return filepath.Join(j.dir, "results", hash+".xlsx")
+}
+
+// writeJSONAtomic replaces path with v's JSON so that a crash at any instant
+// leaves either the old file or the new one, never a torn one.
+func writeJSONAtomic(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("connector: journal: %w", err)
+	}
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("connector: journal: %w", err)
+	}
+	tmp := f.Name()
+	_, werr := f.Write(b)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("connector: journal: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("connector: journal: %w", err)
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("connector: journal: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("connector: journal: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,457 @@
+package connector
+
+import (
+	"archive/zip"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/wadeep/wadeep/arrowconv"
+)
+
+// Clock is the job's time source. Tests use a virtual clock that moves on
+// Sleep, so an hour-long task runs in milliseconds.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                                   { return time.Now() }
+func (realClock) Sleep(ctx context.Context, d time.Duration) error { return sleepCtx(ctx, d) }
+
+// ErrLostCreation means a chunk's task creation was sent but its answer never
+// came: the upstream may have created (and charged) the task. It is not
+// resubmitted unless Job.ResubmitLost says so.
+var ErrLostCreation = errors.New("task creation answer lost")
+
+// Job runs a Plan through the upstream: creates a task per chunk (each
+// recorded in the Journal before and after), watches them, downloads and
+// converts their results. Rerunning a Job on the same Journal resumes it.
+type Job struct {
+	Client  *Client
+	Plan    *Plan
+	Journal *Journal
+
+	// Out receives the profile batches, in chunk order, from one goroutine.
+	// The batch is valid only during the call.
+	Out func(arrow.RecordBatch) error
+	// Progress, if set, is called from one goroutine at a time as tasks move
+	// and about once a second in between.
+	Progress func(Progress)
+
+	Parallel      int        // tasks in flight at once; 0 means 2
+	Poll          PollPolicy // zero means DefaultPoll
+	Clock         Clock      // nil means the system clock
+	ResubmitLost  bool       // upload again chunks whose creation answer was lost (may be charged twice)
+	ReaderOptions []arrowconv.Option
+}
+
+// Progress is a snapshot of a running Job.
+type Progress struct {
+	Elapsed   time.Duration
+	Total     int  // numbers in all chunks
+	Done      int  // numbers the upstream has finished
+	Estimated bool // Done includes an extrapolation since the last status call
+	Chunks    []ChunkProgress
+	Calls     Calls
+}
+
+// ChunkProgress is one chunk's part of a Progress.
+type ChunkProgress struct {
+	Index   int
+	TaskID  string
+	State   string // "waiting", "creating", a task status, "downloading", "downloaded", "converted"
+	Done    int
+	Total   int
+	Resumed bool // the task was created by an earlier run
+}
+
+// Summary is what a finished Job did.
+type Summary struct {
+	Profiles   int64 // profile rows written
+	Failed     int64 // of which status = failed
+	Tasks      int   // chunks, one task each
+	Created    int   // tasks this run created
+	Resumed    int   // tasks created by an earlier run
+	Calls      Calls // this run's calls
+	FixedPolls int64 // status calls that polling every 5 s would have made
+}
+
+// Run runs the job to the end or the first error. After an error (or a
+// cancelled ctx) the journal holds everything done so far; running the job
+// again resumes it.
+func (j *Job) Run(ctx context.Context) (*Summary, error) {
+	if j.Client == nil || j.Plan == nil || j.Journal == nil || j.Out == nil {
+		return nil, errors.New("connector: Job needs Client, Plan, Journal and Out")
+	}
+	if j.Clock == nil {
+		j.Clock = realClock{}
+	}
+	if j.Poll == (PollPolicy{}) {
+		j.Poll = DefaultPoll
+	}
+	parallel := j.Parallel
+	if parallel <= 0 {
+		parallel = 2
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	st := newRunState(j)
+	results := make([]chan chunkResult, len(j.Plan.Chunks))
+	for i := range results {
+		results[i] = make(chan chunkResult, 1)
+	}
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, c := range j.Plan.Chunks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i] <- chunkResult{err: ctx.Err()}
+				return
+			}
+			defer func() { <-sem }()
+			res, err := j.advance(ctx, c, st)
+			res.err = err
+			results[i] <- res
+		}()
+	}
+	stopTicker := st.tick(ctx)
+	defer func() {
+		cancel()
+		wg.Wait()
+		stopTicker()
+	}()
+
+	sum := &Summary{Tasks: len(j.Plan.Chunks)}
+	for i, c := range j.Plan.Chunks {
+		var res chunkResult
+		select {
+		case res = <-results[i]:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if res.err != nil {
+			return nil, res.err
+		}
+		rows, failed, err := j.convert(c, res)
+		if err != nil {
+			return nil, err
+		}
+		sum.Profiles += rows
+		sum.Failed += failed
+		if res.resumed {
+			sum.Resumed++
+		} else {
+			sum.Created++
+		}
+		sum.FixedPolls += res.fixedPolls
+		st.set(c.Index, func(p *ChunkProgress) { p.State = "converted" })
+	}
+	sum.Calls = j.Client.Calls().Snapshot().Sub(st.startCalls)
+	st.report()
+	return sum, nil
+}
+
+// chunkResult is a chunk whose result file is on disk, verified.
+type chunkResult struct {
+	path       string
+	taskID     string
+	updatedAt  time.Time
+	resumed    bool
+	fixedPolls int64
+	err        error
+}
+
+// convert streams one chunk's result file to Out.
+func (j *Job) convert(c Chunk, res chunkResult) (rows, failed int64, err error) {
+	opts := append([]arrowconv.Option{arrowconv.WithTask(res.taskID, res.updatedAt), arrowconv.WithExpected(c.Numbers)}, j.ReaderOptions...)
+	r, err := arrowconv.OpenFile(res.path, opts...)
+	if err != nil {
+		return 0, 0, fmt.Errorf("connector: chunk %d (task %s): %w", c.Index+1, res.taskID, err)
+	}
+	defer r.Release()
+	for r.Next() {
+		rec := r.RecordBatch()
+		rows += rec.NumRows()
+		failed += countFailed(rec)
+		if err := j.Out(rec); err != nil {
+			return rows, failed, err
+		}
+	}
+	if err := r.Err(); err != nil {
+		return rows, failed, fmt.Errorf("connector: chunk %d (task %s): %w", c.Index+1, res.taskID, err)
+	}
+	return rows, failed, nil
+}
+
+func countFailed(rec arrow.RecordBatch) int64 {
+	idx := rec.Schema().FieldIndices(arrowconv.ColStatus)
+	if len(idx) == 0 {
+		return 0
+	}
+	type dictString interface {
+		Dictionary() arrow.Array
+		GetValueIndex(int) int
+	}
+	col, ok := rec.Column(idx[0]).(dictString)
+	if !ok {
+		return 0
+	}
+	dict, ok := col.Dictionary().(interface{ Value(int) string })
+	if !ok {
+		return 0
+	}
+	var n int64
+	for i := 0; i < int(rec.NumRows()); i++ {
+		if dict.Value(col.GetValueIndex(i)) == arrowconv.StatusFailed {
+			n++
+		}
+	}
+	return n
+}
+
+// advance takes one chunk from wherever the journal says it is to a verified
+// result file on disk.
+func (j *Job) advance(ctx context.Context, c Chunk, st *runState) (chunkResult, error) {
+	rec := j.Journal.Record(c.Hash)
+	res := chunkResult{resumed: rec.State != StateNew && rec.State != StateIntent}
+	where := j.describe(c)
+
+	if rec.State == StateDownloaded {
+		if err := verifyZip(j.Journal.ResultPath(c.Hash)); err == nil {
+			st.set(c.Index, func(p *ChunkProgress) {
+				p.TaskID, p.State, p.Done, p.Resumed = rec.TaskID, "downloaded", len(c.Numbers), true
+			})
+			res.path, res.taskID, res.updatedAt = j.Journal.ResultPath(c.Hash), rec.TaskID, rec.UpdatedAt
+			return res, nil
+		}
+		rec.State = StateExported // the kept file is gone or damaged: fetch it again
+	}
+	rec, created, err := j.ensureTask(ctx, c, rec, st)
+	if err != nil {
+		return res, err
+	}
+	res.taskID = rec.TaskID
+	where = fmt.Sprintf("%s, task %s", where, rec.TaskID)
+
+	task, err := j.watch(ctx, c, rec, created, st)
+	if err != nil {
+		return res, fmt.Errorf("connector: %s: %w", where, err)
+	}
+	if rec.State != StateExported {
+		rec.State, rec.UpdatedAt = StateExported, task.UpdatedAt
+		if err := j.Journal.Put(rec); err != nil {
+			return res, err
+		}
+	}
+	if !task.CreatedAt.IsZero() && !task.UpdatedAt.IsZero() {
+		res.fixedPolls = int64(task.UpdatedAt.Sub(task.CreatedAt)/(5*time.Second)) + 1
+	}
+
+	st.set(c.Index, func(p *ChunkProgress) { p.State = "downloading" })
+	path, err := j.download(ctx, c, task)
+	if err != nil {
+		return res, fmt.Errorf("connector: %s: %w", where, err)
+	}
+	rec.State, rec.ResultFile = StateDownloaded, filepath.Base(path)
+	if err := j.Journal.Put(rec); err != nil {
+		return res, err
+	}
+	st.set(c.Index, func(p *ChunkProgress) { p.State = "downloaded"; p.Done = len(c.Numbers) })
+	res.path, res.updatedAt = path, task.UpdatedAt
+	return res, nil
+}
+
+// ensureTask creates the chunk's task unless the journal has one. created
+// is the creation answer when this call created it.
+func (j *Job) ensureTask(ctx context.Context, c Chunk, rec ChunkRecord, st *runState) (ChunkRecord, *Task, error) {
+	if rec.State != StateNew && rec.State != StateIntent {
+		return rec, nil, nil
+	}
+	where := j.describe(c)
+	if rec.State == StateIntent && !j.ResubmitLost {
+		return rec, nil, fmt.Errorf("connector: %s: %w at %s: the upstream may have created (and charged) a task for it. "+
+			"Rerunning would upload it again and may be charged twice; look for the task in the vendor's dashboard, "+
+			"or rerun with --resubmit-lost to upload it again (one more creation charge, plus the polls)",
+			where, ErrLostCreation, rec.IntentAt.Format(time.RFC3339))
+	}
+	rec = ChunkRecord{Hash: c.Hash, Index: c.Index, Numbers: len(c.Numbers), FirstRow: j.Plan.Origin[c.First], State: StateIntent, IntentAt: j.Clock.Now().UTC()}
+	if err := j.Journal.Put(rec); err != nil {
+		return rec, nil, err
+	}
+	st.set(c.Index, func(p *ChunkProgress) { p.State = "creating" })
+	t, err := j.Client.CreateTask(ctx, fmt.Sprintf("chunk-%04d.txt", c.Index+1), c.Body())
+	if err != nil {
+		if errors.Is(err, ErrTransport) || ctx.Err() != nil {
+			// The request may have arrived: keep the intent so that a
+			// rerun does not pay twice without being told.
+			return rec, nil, fmt.Errorf("connector: %s: %w", where, err)
+		}
+		// A definite refusal: the upstream created nothing.
+		rec.State = StateNew
+		if perr := j.Journal.Put(rec); perr != nil {
+			err = errors.Join(err, perr)
+		}
+		return rec, nil, fmt.Errorf("connector: %s: %w", where, err)
+	}
+	rec.State, rec.TaskID, rec.CreatedAt, rec.UpdatedAt = StateCreated, t.ID, t.CreatedAt, t.UpdatedAt
+	if err := j.Journal.Put(rec); err != nil {
+		return rec, nil, err
+	}
+	return rec, t, nil
+}
+
+// Submit creates the task of every chunk that has none yet, recorded in the
+// journal, and returns the task ids by chunk ("" for a chunk it could not
+// create). A later Run on the same journal watches them.
+func (j *Job) Submit(ctx context.Context) ([]string, error) {
+	if j.Clock == nil {
+		j.Clock = realClock{}
+	}
+	st := newRunState(j)
+	ids := make([]string, len(j.Plan.Chunks))
+	for i, c := range j.Plan.Chunks {
+		rec, _, err := j.ensureTask(ctx, c, j.Journal.Record(c.Hash), st)
+		ids[i] = rec.TaskID
+		if err != nil {
+			return ids, err
+		}
+	}
+	return ids, nil
+}
+
+// describe names a chunk for errors: its number and where its rows start.
+func (j *Job) describe(c Chunk) string {
+	o := j.Plan.Origin[c.First]
+	return fmt.Sprintf("chunk %d of %d (%d numbers from %s row %d)", c.Index+1, len(j.Plan.Chunks), len(c.Numbers), o.File, o.Row)
+}
+
+// watch polls the task until it is exported and returns its last state.
+// created is the creation answer, when this run created the task.
+func (j *Job) watch(ctx context.Context, c Chunk, rec ChunkRecord, created *Task, st *runState) (*Task, error) {
+	tr := newPollTracker(j.Poll, len(c.Numbers), rec.CreatedAt, uint64(c.Index)+1)
+	st.track(c.Index, tr)
+	st.set(c.Index, func(p *ChunkProgress) { p.TaskID, p.Resumed = rec.TaskID, created == nil })
+	if created != nil {
+		st.observe(c.Index, tr, created, j.Clock.Now())
+		if err := j.Clock.Sleep(ctx, tr.next(j.Clock.Now())); err != nil {
+			return nil, err
+		}
+	}
+	for {
+		t, err := j.Client.Task(ctx, rec.TaskID)
+		if err != nil {
+			return nil, err
+		}
+		now := j.Clock.Now()
+		st.observe(c.Index, tr, t, now)
+		if t.Status == StatusExported {
+			return t, nil
+		}
+		if err := j.Clock.Sleep(ctx, tr.next(now)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// downloadAttempts bounds the tries at one result file; downloads are free,
+// but a link that keeps failing is not worth a loop.
+const downloadAttempts = 5
+
+// download fetches the task's result into the journal, verified. A cut
+// transfer is retried; a refused link (expired) costs one fresh status call
+// for a new link, never a new task.
+func (j *Job) download(ctx context.Context, c Chunk, task *Task) (string, error) {
+	final := j.Journal.ResultPath(c.Hash)
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+		return "", err
+	}
+	link := task.ResultURL
+	refreshed := false
+	var lastErr error
+	for attempt := 0; attempt < downloadAttempts; attempt++ {
+		if attempt > 0 {
+			if err := j.Clock.Sleep(ctx, j.Client.retry.backoff(attempt-1, 0)); err != nil {
+				return "", err
+			}
+		}
+		err := j.fetchTo(ctx, task.ID, link, final)
+		if err == nil {
+			return final, nil
+		}
+		lastErr = err
+		switch {
+		case errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotFound):
+			if refreshed {
+				return "", err
+			}
+			refreshed = true
+			t, err := j.Client.Task(ctx, task.ID)
+			if err != nil {
+				return "", err
+			}
+			if t.ResultURL == "" {
+				return "", fmt.Errorf("the result link expired and the task no longer offers one (status %s)", t.Status)
+			}
+			link = t.ResultURL
+		case errors.Is(err, ErrTransport), errors.Is(err, ErrServer), errors.Is(err, ErrRateLimited), errors.Is(err, errBadZip):
+			// cut or damaged: fetch again
+		default:
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("result download failed %d times: %w", downloadAttempts, lastErr)
+}
+
+var errBadZip = errors.New("result file is not a complete XLSX (zip) file")
+
+// fetchTo downloads into a private temp file beside final and renames it
+// into place once it verifies as a whole zip.
+func (j *Job) fetchTo(ctx context.Context, taskID, link, final string) error {
+	f, err := os.CreateTemp(filepath.Dir(final), ".download-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // a no-op after the rename
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	_, derr := j.Client.Download(ctx, taskID, link, f)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(derr, serr, cerr); err != nil {
+		return err
+	}
+	if err := verifyZip(tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(final))
+}
+
+// verifyZip checks that path is a zip whose central directory is whole:
+// a cut download fails here rather than halfway through parsing.
+func verifyZip(path string) error {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errBadZip, err)
+	}
+	return zr.Close()
+}

@@ -104,8 +104,13 @@ func (c *Client) Calls() *CallCounter { return c.calls }
 // creates no task then. A transport error is NOT retried: the request may
 // have reached the upstream, and a second try could create (and charge) a
 // second task; the error unwraps to ErrTransport so the caller can decide.
+//
+// Cancelling ctx stops retries but does not cut a request in flight: its
+// answer (bounded by the HTTP client's timeout) is what tells whether a task
+// was created, and a cut request would leave that unknown.
 func (c *Client) CreateTask(ctx context.Context, fileName string, numbers []byte) (*Task, error) {
 	var t *Task
+	inFlight := context.WithoutCancel(ctx)
 	err := c.withRetry(ctx, "create task", "", false, func() error {
 		var body bytes.Buffer
 		mw := multipart.NewWriter(&body)
@@ -120,7 +125,7 @@ func (c *Client) CreateTask(ctx context.Context, fileName string, numbers []byte
 		if err := mw.Close(); err != nil {
 			return err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.String()+"/tasks", &body)
+		req, err := http.NewRequestWithContext(inFlight, http.MethodPost, c.base.String()+"/tasks", &body)
 		if err != nil {
 			return err
 		}

@@ -44,9 +44,6 @@ func (n *Normalizer) Normalize(v string) (string, Reason) {
 		return "", ReasonTooLong
 	}
 	if e, ok := n.fast(v); ok {
-		if e == "" {
-			return "", ReasonInvalid
-		}
 		return e, ""
 	}
 	num, err := phonenumbers.Parse(v, n.region)
@@ -59,9 +56,8 @@ func (n *Normalizer) Normalize(v string) (string, Reason) {
 // fast decides values that are already canonical E.164 ("+" and digits, no
 // leading zero after the calling code) without libphonenumber's parse, which
 // spends most of its time on extracting and cleaning free-form input. The
-// number is still validated against the metadata. ok is false when the
-// value is not canonical and needs the full parse; e is "" when it is
-// canonical but not a valid number.
+// number is still validated against the metadata. ok is true only for a
+// valid number; anything else goes to the full parse.
 func (n *Normalizer) fast(v string) (e string, ok bool) {
 	if len(v) < 8 || len(v) > 16 || v[0] != '+' || v[1] == '0' {
 		return "", false
@@ -85,7 +81,7 @@ func (n *Normalizer) fast(v string) (e string, ok bool) {
 		}
 	}
 	if l > 3 {
-		return "", true // no calling code starts this number
+		return "", false // no calling code starts this number: the parser says why
 	}
 	rest := v[l+1:]
 	if rest == "" || rest[0] == '0' {
@@ -97,7 +93,10 @@ func (n *Normalizer) fast(v string) (e string, ok bool) {
 	}
 	n.cc, n.nn = int32(code), nn
 	if !phonenumbers.IsValidNumber(&n.num) {
-		return "", true
+		// The full parse may still rewrite it into a valid number (some
+		// regions' metadata transforms national numbers, e.g. +672 Norfolk
+		// Island): let it decide.
+		return "", false
 	}
 	return v, true
 }

@@ -288,6 +288,9 @@ func (j *Job) ensureTask(ctx context.Context, c Chunk, rec ChunkRecord, st *runS
 			"or rerun with --resubmit-lost to upload it again (one more creation charge, plus the polls)",
 			where, ErrLostCreation, rec.IntentAt.Format(time.RFC3339))
 	}
+	if err := ctx.Err(); err != nil {
+		return rec, nil, err // nothing sent: leave no intent behind
+	}
 	rec = ChunkRecord{Hash: c.Hash, Index: c.Index, Numbers: len(c.Numbers), FirstRow: j.Plan.Origin[c.First], State: StateIntent, IntentAt: j.Clock.Now().UTC()}
 	if err := j.Journal.Put(rec); err != nil {
 		return rec, nil, err
@@ -295,7 +298,7 @@ func (j *Job) ensureTask(ctx context.Context, c Chunk, rec ChunkRecord, st *runS
 	st.set(c.Index, func(p *ChunkProgress) { p.State = "creating" })
 	t, err := j.Client.CreateTask(ctx, fmt.Sprintf("chunk-%04d.txt", c.Index+1), c.Body())
 	if err != nil {
-		if errors.Is(err, ErrTransport) || ctx.Err() != nil {
+		if errors.Is(err, ErrTransport) {
 			// The request may have arrived: keep the intent so that a
 			// rerun does not pay twice without being told.
 			return rec, nil, fmt.Errorf("connector: %s: %w", where, err)

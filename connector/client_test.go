@@ -1,0 +1,118 @@
+package connector
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wadeep/wadeep/emulator"
+)
+
+func TestClientErrors(t *testing.T) {
+	sb := newSandbox(t, emulator.WithSpeed(1000), emulator.WithStartDelay(0))
+	ctx := context.Background()
+
+	t.Run("wrong key", func(t *testing.T) {
+		c, err := NewClient(sb.url, "not-the-key-s3cr3t", "u", WithRetry(RetryPolicy{Attempts: 3, Base: time.Millisecond, MaxWait: time.Millisecond}))
+		require.NoError(t, err)
+		_, err = c.CreateTask(ctx, "a.txt", []byte("+41798284651\n"))
+		require.ErrorIs(t, err, ErrUnauthorized)
+		require.ErrorContains(t, err, "401")
+		require.ErrorContains(t, err, "--api-key")
+		require.NotContains(t, err.Error(), "s3cr3t", "the key must never appear in an error")
+		require.Zero(t, sb.Stats().Creates)
+	})
+
+	t.Run("400 is not retried", func(t *testing.T) {
+		before := sb.Stats().Errors[400]
+		c := sb.client(t)
+		_, err := c.CreateTask(ctx, "empty.txt", nil)
+		require.ErrorIs(t, err, ErrBadRequest)
+		require.ErrorContains(t, err, "create task: 400")
+		require.Equal(t, before+1, sb.Stats().Errors[400], "exactly one call")
+	})
+
+	t.Run("unknown task", func(t *testing.T) {
+		_, err := sb.client(t).Task(ctx, "nosuchtask")
+		require.ErrorIs(t, err, ErrNotFound)
+		require.ErrorContains(t, err, "nosuchtask")
+	})
+
+	t.Run("5xx is retried", func(t *testing.T) {
+		flaky := newSandbox(t, emulator.WithFault(emulator.Fault{Kind: emulator.Fault500, On: emulator.OnCreate, First: 2}))
+		c := flaky.client(t)
+		task, err := c.CreateTask(ctx, "a.txt", []byte("+41798284651\n"))
+		require.NoError(t, err)
+		require.Equal(t, StatusPending, task.Status)
+		require.Equal(t, 1, flaky.Stats().Creates)
+		require.EqualValues(t, 2, c.Calls().Snapshot().Errors)
+	})
+
+	t.Run("402 says what to do", func(t *testing.T) {
+		broke := newSandbox(t, emulator.WithBalance(0))
+		_, err := broke.client(t).CreateTask(ctx, "a.txt", []byte("+41798284651\n"))
+		require.ErrorIs(t, err, ErrPayment)
+		require.ErrorContains(t, err, "balance")
+	})
+}
+
+func TestClientUnknownStatus(t *testing.T) {
+	// The sandbox follows the contract, so a status outside it needs a server
+	// of its own.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"task_id":"t1","status":"archived","total":3}`))
+	}))
+	defer srv.Close()
+	c, err := NewClient(srv.URL, "k", "u")
+	require.NoError(t, err)
+	_, err = c.Task(context.Background(), "t1")
+	require.ErrorIs(t, err, ErrProtocol)
+	require.ErrorContains(t, err, `unknown status "archived"`)
+}
+
+func TestClientBaseURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                            DefaultBaseURL,
+		"https://api.example.com":     "https://api.example.com/wa/api/deep",
+		"https://api.example.com/":    "https://api.example.com/wa/api/deep",
+		"https://api.example.com/v2/": "https://api.example.com/v2",
+		"http://127.0.0.1:8080":       "http://127.0.0.1:8080/wa/api/deep",
+	} {
+		c, err := NewClient(in, "k", "u")
+		require.NoError(t, err, in)
+		require.Equal(t, want, c.BaseURL(), in)
+	}
+	_, err := NewClient("http://api.example.com", "k", "u")
+	require.ErrorContains(t, err, "plain http")
+	_, err = NewClient("ftp://x", "k", "u")
+	require.ErrorContains(t, err, "want https")
+}
+
+func TestDownloadRefusesLocalLinks(t *testing.T) {
+	// An API on a public host must not be able to send the client to a
+	// loopback or private address through result_url.
+	c, err := NewClient("https://api.example.com", "k", "u")
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	for _, link := range []string{"http://api.example.com/r.xlsx", "https://127.0.0.1/r.xlsx", "https://10.0.0.8/r.xlsx", "https://[::1]/r.xlsx"} {
+		_, err := c.Download(context.Background(), "t", link, &buf)
+		require.Error(t, err, link)
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.Equal(t, 3*time.Second, parseRetryAfter("3", now))
+	require.Equal(t, 90*time.Second, parseRetryAfter(now.Add(90*time.Second).Format(http.TimeFormat), now))
+	require.Zero(t, parseRetryAfter("soon", now))
+	require.Zero(t, parseRetryAfter("-5", now))
+}
+
+func TestRedactURL(t *testing.T) {
+	require.Equal(t, "https://x.example/r.xlsx?REDACTED", RedactURL("https://user:pw@x.example/r.xlsx?sig=abc&exp=1"))
+}

@@ -1,0 +1,121 @@
+package connector
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/stretchr/testify/require"
+)
+
+type value struct {
+	Row   int
+	Value string
+}
+
+func readAll(t *testing.T, in Input) ([]value, int, error) {
+	t.Helper()
+	var got []value
+	blank, err := readValues(in, func(row int, v string) { got = append(got, value{row, v}) })
+	return got, blank, err
+}
+
+func TestReadValues(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     Input
+		want   []value
+		blank  int
+		errMsg string
+	}{
+		{name: "txt", in: Input{Name: "a.txt", R: strings.NewReader("+41798284651\r\n\n  +41 79 000\n+1\n")},
+			want: []value{{1, "+41798284651"}, {3, "  +41 79 000"}, {4, "+1"}}, blank: 1},
+		{name: "txt without final newline and with BOM", in: Input{Name: "-", R: strings.NewReader("\ufeff+41798284651\n+33612345678")},
+			want: []value{{1, "+41798284651"}, {2, "+33612345678"}}},
+		{name: "csv detects the phone header", in: Input{Name: "c.csv", R: strings.NewReader("id,Phone Number,name\n1,+41798284651,\"Doe, J\"\n2,,x\n,,\n3,+33612345678,y\n")},
+			want: []value{{2, "+41798284651"}, {3, ""}, {5, "+33612345678"}}, blank: 1},
+		{name: "csv named column", in: Input{Name: "c.csv", Column: "alt", R: strings.NewReader("phone,alt\n+1,+41798284651\n")},
+			want: []value{{2, "+41798284651"}}},
+		{name: "csv semicolons", in: Input{Name: "c.csv", R: strings.NewReader("name;msisdn\nA;+41798284651\n")},
+			want: []value{{2, "+41798284651"}}},
+		{name: "tsv", in: Input{Name: "c.tsv", R: strings.NewReader("mobile\tname\n+41798284651\tA\n")},
+			want: []value{{2, "+41798284651"}}},
+		{name: "headerless single column csv", in: Input{Name: "c.csv", R: strings.NewReader("+41798284651\n+33612345678\n")},
+			want: []value{{1, "+41798284651"}, {2, "+33612345678"}}},
+		{name: "multi-line quoted field keeps the row of the value", in: Input{Name: "c.csv", R: strings.NewReader("note,phone\n\"two\nlines\",+41798284651\n")},
+			want: []value{{3, "+41798284651"}}},
+		{name: "csv missing named column", in: Input{Name: "c.csv", Column: "tel", R: strings.NewReader("a,b\n")}, errMsg: `c.csv: no column "tel" (columns: a, b)`},
+		{name: "csv ambiguous", in: Input{Name: "c.csv", R: strings.NewReader("a,b\n1,2\n")}, errMsg: "--column"},
+		{name: "csv bad quote", in: Input{Name: "c.csv", R: strings.NewReader("phone\n\"+41\"x\n")}, errMsg: "c.csv: line 2"},
+		{name: "unknown extension", in: Input{Name: "c.pdf", R: strings.NewReader("")}, errMsg: `unsupported input extension ".pdf"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, blank, err := readAll(t, tt.in)
+			if tt.errMsg != "" {
+				require.ErrorContains(t, err, tt.errMsg)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+			require.Equal(t, tt.blank, blank)
+		})
+	}
+}
+
+func TestReadValuesLongLine(t *testing.T) {
+	long := strings.Repeat("9", 3*maxLine)
+	got, _, err := readAll(t, Input{Name: "a.txt", R: iotest.HalfReader(strings.NewReader("+41798284651\n" + long + "\n+33612345678\n"))})
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	require.Equal(t, 2, got[1].Row)
+	require.LessOrEqual(t, len(got[1].Value), maxLine, "a long line is not read whole into memory")
+	require.Equal(t, value{3, "+33612345678"}, got[2])
+	n, _ := NewNormalizer("")
+	_, reason := n.Normalize(got[1].Value)
+	require.Equal(t, ReasonTooLong, reason)
+}
+
+func TestReadValuesIOError(t *testing.T) {
+	_, _, err := readAll(t, Input{Name: "a.txt", R: iotest.TimeoutReader(strings.NewReader(strings.Repeat("+41798284651\n", 10000)))})
+	require.ErrorContains(t, err, "a.txt: line")
+}
+
+// Every line of the input is accounted for, whatever the bytes.
+func FuzzReadValues(f *testing.F) {
+	f.Add([]byte("+41798284651\n\n0798284651\nfoo\n"), false)
+	f.Add([]byte("phone,name\n+41798284651,\"a\nb\"\n,,\n"), true)
+	f.Add([]byte("\ufeff+1\r\n+1\r\n"), false)
+	f.Fuzz(func(t *testing.T, data []byte, csv bool) {
+		name := "f.txt"
+		if csv {
+			name = "f.csv"
+		}
+		plan, err := NewPlan([]Input{{Name: name, R: bytes.NewReader(data)}}, PlanOptions{Region: "CH", ChunkSize: 3})
+		if err != nil {
+			require.True(t, csv, "a text input never fails: %v", err)
+			return
+		}
+		require.Equal(t, plan.Rows, len(plan.Numbers)+len(plan.Rejects)+plan.Blank)
+		if !csv {
+			lines := bytes.Count(data, []byte("\n"))
+			if len(data) > 0 && data[len(data)-1] != '\n' {
+				lines++
+			}
+			require.Equal(t, lines, plan.Rows)
+		}
+		seen := map[string]bool{}
+		for _, n := range plan.Numbers {
+			require.False(t, seen[n], "duplicate %s", n)
+			seen[n] = true
+			require.Equal(t, byte('+'), n[0])
+		}
+		total := 0
+		for _, c := range plan.Chunks {
+			require.LessOrEqual(t, len(c.Numbers), 3)
+			total += len(c.Numbers)
+		}
+		require.Equal(t, len(plan.Numbers), total)
+	})
+}

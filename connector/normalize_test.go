@@ -1,0 +1,113 @@
+package connector
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/nyaruka/phonenumbers"
+	"github.com/stretchr/testify/require"
+)
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		region, in, want string
+		reason           Reason
+	}{
+		{"", "+41798284651", "+41798284651", ""},
+		{"", " +41 79 828 46 51 ", "+41798284651", ""},
+		{"", "+41 (0)79 828 46 51", "+41798284651", ""},
+		{"CH", "079 828 46 51", "+41798284651", ""},
+		{"ch", "0798284651", "+41798284651", ""},
+		{"", "0798284651", "", ReasonInvalid}, // national without a region
+		{"US", "(201) 555-0123", "+12015550123", ""},
+		{"", "+1 201-555-0123", "+12015550123", ""},
+		{"", "0041798284651", "", ReasonInvalid}, // international prefix needs a region
+		{"CH", "0041798284651", "+41798284651", ""},
+		{"", "+390612345678", "+390612345678", ""}, // Italian fixed line keeps its leading zero
+		{"", "+12", "", ReasonInvalid},
+		{"", "+999123456789", "", ReasonInvalid}, // no such calling code
+		{"", "+41000000000", "", ReasonInvalid},
+		{"", "hello", "", ReasonInvalid},
+		{"", "", "", ReasonEmpty},
+		{"", "   \t", "", ReasonEmpty},
+		{"", "+" + strings.Repeat("1", 70), "", ReasonTooLong},
+		{"", "+4179828465１", "", ReasonInvalid}, // a full-width digit is not canonical; the parser decides
+	}
+	for _, tt := range tests {
+		t.Run(tt.region+"/"+tt.in, func(t *testing.T) {
+			n, err := NewNormalizer(tt.region)
+			require.NoError(t, err)
+			got, reason := n.Normalize(tt.in)
+			if tt.in == "+4179828465１" {
+				// libphonenumber maps full-width digits to ASCII; whatever it
+				// says, the fast path must not have accepted the raw value.
+				require.NotEqual(t, tt.in, got)
+				return
+			}
+			require.Equal(t, tt.reason, reason)
+			require.Equal(t, tt.want, got)
+		})
+	}
+	_, err := NewNormalizer("XX")
+	require.ErrorContains(t, err, `region "XX"`)
+}
+
+// The fast path must agree with libphonenumber's full parse on every value
+// it takes.
+func TestNormalizeFastPathAgrees(t *testing.T) {
+	n, err := NewNormalizer("")
+	require.NoError(t, err)
+	var values []string
+	for region := range phonenumbers.GetSupportedRegions() {
+		for _, typ := range []phonenumbers.PhoneNumberType{phonenumbers.MOBILE, phonenumbers.FIXED_LINE, phonenumbers.TOLL_FREE} {
+			ex := phonenumbers.GetExampleNumberForType(region, typ)
+			if ex == nil {
+				continue
+			}
+			e := phonenumbers.Format(ex, phonenumbers.E164)
+			values = append(values, e, e[:len(e)-1], e+"0", e[:len(e)-1]+"9")
+		}
+	}
+	require.Greater(t, len(values), 500)
+	fast := 0
+	for _, v := range values {
+		got, ok := n.fast(v)
+		if !ok {
+			continue
+		}
+		fast++
+		want := ""
+		if num, err := phonenumbers.Parse(v, ""); err == nil && phonenumbers.IsValidNumber(num) {
+			want = phonenumbers.Format(num, phonenumbers.E164)
+		}
+		require.Equal(t, want, got, v)
+	}
+	require.Greater(t, fast, len(values)/2, "most canonical values take the fast path")
+}
+
+func BenchmarkNormalize(b *testing.B) {
+	var values []string
+	for region := range phonenumbers.GetSupportedRegions() {
+		if ex := phonenumbers.GetExampleNumberForType(region, phonenumbers.MOBILE); ex != nil {
+			values = append(values, phonenumbers.Format(ex, phonenumbers.E164))
+		}
+	}
+	b.Run("wadeep", func(b *testing.B) {
+		n, _ := NewNormalizer("")
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			n.Normalize(values[i%len(values)])
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "numbers/s")
+	})
+	b.Run("full-parse", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			num, err := phonenumbers.Parse(values[i%len(values)], "")
+			if err == nil && phonenumbers.IsValidNumber(num) {
+				_ = phonenumbers.Format(num, phonenumbers.E164)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "numbers/s")
+	})
+}

@@ -1,0 +1,195 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wadeep/wadeep/emulator"
+)
+
+// e2eInput is a generated input file and what a correct run makes of it.
+type e2eInput struct {
+	text     string
+	distinct []string       // distinct valid numbers, in first-seen order
+	rejects  map[int]Reason // line → reason
+	dupOf    map[int]int    // duplicate line → line of the first occurrence
+	blank    int
+	lines    int
+}
+
+// makeInput writes n valid numbers in E.164 and national formats (region CH),
+// with invalid values, duplicates, over-long lines and blank lines between.
+func makeInput(t *testing.T, n int) e2eInput {
+	t.Helper()
+	nums := validNumbers(t, n)
+	in := e2eInput{rejects: map[int]Reason{}, dupOf: map[int]int{}}
+	first := map[string]int{}
+	var b strings.Builder
+	line := 0
+	add := func(s string) { line++; b.WriteString(s + "\n") }
+	for i, e := range nums {
+		switch {
+		case i%97 == 5:
+			add("")
+			in.blank++
+		case i%31 == 3:
+			add("call me maybe")
+			in.rejects[line] = ReasonInvalid
+		case i%53 == 7:
+			add("+" + strings.Repeat("9", 80))
+			in.rejects[line] = ReasonTooLong
+		case i%41 == 11:
+			add("+41 00 000 00 00") // not a valid Swiss number
+			in.rejects[line] = ReasonInvalid
+		}
+		value := e
+		if strings.HasPrefix(e, "+41") && i%2 == 0 {
+			// national format, needs --region CH
+			value = "0" + e[3:5] + " " + e[5:8] + " " + e[8:10] + " " + e[10:]
+		} else if i%3 == 0 {
+			value = "  " + e[:4] + " " + e[4:] + "\t" // spaces around and inside
+		}
+		add(value)
+		first[e] = line
+		in.distinct = append(in.distinct, e)
+		if i%17 == 4 {
+			add(e) // a duplicate of the line just written
+			in.rejects[line] = ReasonDuplicate
+			in.dupOf[line] = first[e]
+		}
+	}
+	in.text, in.lines = b.String(), line
+	return in
+}
+
+func newJob(t *testing.T, sb *sandbox, clock *virtualClock, plan *Plan, dir string, out *collect) *Job {
+	t.Helper()
+	hashes := make([]string, len(plan.Chunks))
+	for i, c := range plan.Chunks {
+		hashes[i] = c.Hash
+	}
+	j, err := OpenJournal(dir, JobRecord{APIURL: sb.url, UserID: "test-user", Inputs: []string{"numbers.txt"}, ChunkSize: 500, Region: "CH", Numbers: len(plan.Numbers), Chunks: hashes})
+	require.NoError(t, err)
+	t.Cleanup(func() { j.Close() })
+	return &Job{Client: sb.client(t), Plan: plan, Journal: j, Out: out.out, Clock: clock, Parallel: 3}
+}
+
+func TestRunEndToEnd(t *testing.T) {
+	clock := newVirtualClock()
+	sb := newSandbox(t, emulator.WithClock(clock), emulator.WithSpeed(20), emulator.WithStartDelay(30*time.Second), emulator.WithExportDelay(10*time.Second))
+	in := makeInput(t, 2500)
+
+	plan, err := NewPlan([]Input{{Name: "numbers.txt", R: strings.NewReader(in.text)}}, PlanOptions{Region: "CH", ChunkSize: 500})
+	require.NoError(t, err)
+
+	// Rows reconcile, and the rejects are exactly the bad lines.
+	require.Equal(t, in.lines, plan.Rows)
+	require.Equal(t, in.blank, plan.Blank)
+	require.Equal(t, plan.Rows, len(plan.Numbers)+len(plan.Rejects)+plan.Blank)
+	require.Equal(t, in.distinct, plan.Numbers)
+	got := map[int]Reason{}
+	for _, r := range plan.Rejects {
+		got[r.Row] = r.Reason
+		if r.Reason == ReasonDuplicate {
+			require.Equal(t, in.dupOf[r.Row], r.DuplicateOf.Row, "line %d", r.Row)
+			require.Equal(t, fmt.Sprintf("duplicate of row %d", in.dupOf[r.Row]), r.Explain())
+		}
+	}
+	require.Equal(t, in.rejects, got)
+	require.Len(t, plan.Chunks, 5)
+
+	out := newCollect()
+	job := newJob(t, sb, clock, plan, t.TempDir(), out)
+	sum, err := job.Run(context.Background())
+	require.NoError(t, err)
+
+	// One row per distinct number, each the sandbox's known profile.
+	require.Empty(t, out.dups)
+	require.Equal(t, len(in.distinct), out.n)
+	require.EqualValues(t, len(in.distinct), sum.Profiles)
+	failed := 0
+	for _, e := range in.distinct {
+		want := wantRow(t, e)
+		gotRow := out.rows[e]
+		require.NotEmpty(t, gotRow.TaskID, e)
+		gotRow.TaskID = ""
+		require.Equal(t, want, gotRow, e)
+		if want.Status == "failed" {
+			failed++
+		}
+	}
+	require.Positive(t, failed, "the sandbox fails some numbers; they must come out as failed")
+	require.EqualValues(t, failed, sum.Failed)
+
+	// Nothing uploaded twice; one creation per chunk.
+	st := sb.Stats()
+	require.Equal(t, 5, st.Creates)
+	require.Zero(t, st.DuplicateUploads)
+	for _, e := range in.distinct {
+		require.Equal(t, 1, sb.Uploads()[e], e)
+	}
+	require.EqualValues(t, st.Charged, sum.Calls.Charged())
+	require.Equal(t, 5, sum.Created)
+}
+
+func TestRunResumesWithoutPayingTwice(t *testing.T) {
+	clock := newVirtualClock()
+	sb := newSandbox(t, emulator.WithClock(clock), emulator.WithSpeed(50), emulator.WithStartDelay(5*time.Second), emulator.WithExportDelay(5*time.Second))
+	in := makeInput(t, 1200)
+	plan, err := NewPlan([]Input{{Name: "numbers.txt", R: strings.NewReader(in.text)}}, PlanOptions{Region: "CH", ChunkSize: 500})
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "state")
+
+	// The first run is cut short while the tasks run.
+	ctx, cancel := context.WithCancel(context.Background())
+	first := newCollect()
+	job := newJob(t, sb, clock, plan, dir, first)
+	job.Parallel = 1
+	job.Out = func(rec arrow.RecordBatch) error { cancel(); return context.Canceled }
+	_, err = job.Run(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	job.Journal.Close()
+	created := sb.Stats().Creates
+	require.Positive(t, created)
+
+	// The rerun on the same journal finishes without creating those again.
+	second := newCollect()
+	job2 := newJob(t, sb, clock, plan, dir, second)
+	sum, err := job2.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, len(plan.Chunks), sb.Stats().Creates, "each chunk created exactly once over both runs")
+	require.Zero(t, sb.Stats().DuplicateUploads)
+	require.Equal(t, len(plan.Chunks)-created, sum.Created)
+	require.Equal(t, created, sum.Resumed)
+	require.Equal(t, len(in.distinct), second.n)
+
+	job2.Journal.Close()
+
+	// A third run finds every result kept: no call at all.
+	before := sb.Stats().Charged
+	third := newCollect()
+	job3 := newJob(t, sb, clock, plan, dir, third)
+	sum, err = job3.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, before, sb.Stats().Charged)
+	require.Zero(t, sum.Calls.Charged())
+	require.Equal(t, second.rows, third.rows)
+}
+
+func TestJournalRefusesAnotherJob(t *testing.T) {
+	dir := t.TempDir()
+	j, err := OpenJournal(dir, JobRecord{APIURL: "u", UserID: "a", ChunkSize: 10, Chunks: []string{"h1", "h2"}, Numbers: 20, Inputs: []string{"a.txt"}})
+	require.NoError(t, err)
+	require.NoError(t, j.Close())
+	_, err = OpenJournal(dir, JobRecord{APIURL: "u", UserID: "a", ChunkSize: 5, Chunks: []string{"h1", "h3"}, Numbers: 20, Inputs: []string{"a.txt"}})
+	require.ErrorContains(t, err, "belongs to another job")
+	require.ErrorContains(t, err, "chunk size was 10, now 5")
+	require.ErrorContains(t, err, "the input changed")
+}

@@ -31,7 +31,7 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	s := "connector: " + e.Op
+	s := e.Op // callers wrap it with where it happened
 	if e.TaskID != "" {
 		s += " " + e.TaskID
 	}

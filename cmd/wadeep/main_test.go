@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"math"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wadeep/wadeep/emulator"
+)
+
+// cli runs the command in process and returns its exit code and output.
+func cli(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := func(string) string { return "" }
+	_ = env
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func fastSandbox(t *testing.T, opts ...emulator.Option) (*emulator.Server, string) {
+	t.Helper()
+	s := emulator.New(append([]emulator.Option{emulator.WithSpeed(math.Inf(1)), emulator.WithStartDelay(0), emulator.WithExportDelay(0), emulator.WithSeed(3)}, opts...)...)
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return s, ts.URL
+}
+
+func readCSV(t *testing.T, path string) []map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	var rows []map[string]string
+	for _, r := range recs[1:] {
+		m := map[string]string{}
+		for i, h := range recs[0] {
+			m[h] = r[i]
+		}
+		rows = append(rows, m)
+	}
+	return rows
+}
+
+const numbersTxt = `+41798284651
+079 828 46 51
++33612345678
+
+not a phone
++4915123456789
++33 6 12 34 56 78
++12
+`
+
+func TestCheckCommand(t *testing.T) {
+	sb, url := fastSandbox(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "numbers.txt")
+	require.NoError(t, os.WriteFile(in, []byte(numbersTxt), 0o600))
+	out, rej := filepath.Join(dir, "out.csv"), filepath.Join(dir, "rej.csv")
+	args := []string{"check", in, "--api-url", url, "--api-key", emulator.DefaultAPIKey, "--user-id", "u1",
+		"--region", "CH", "--out", out, "--rejects", rej, "--state", filepath.Join(dir, "state"), "--poll-floor", "10ms"}
+
+	code, _, stderr := cli(t, "", args...)
+	require.Equal(t, 0, code, stderr)
+	require.NotContains(t, stderr, emulator.DefaultAPIKey)
+	require.Contains(t, stderr, "rows in: 8; profiles out: 3")
+	require.Contains(t, stderr, "rejected: 4 (duplicate 2, invalid 2); blank: 1")
+
+	rows := readCSV(t, out)
+	var numbers []string
+	for _, r := range rows {
+		numbers = append(numbers, r["number"])
+		require.NotContains(t, r, "skin_color")
+		p := emulator.Profile(r["number"])
+		if p.Failed {
+			require.Equal(t, "failed", r["status"])
+		} else {
+			require.Equal(t, "checked", r["status"])
+			require.Equal(t, map[bool]string{true: "true", false: "false"}[p.WhatsApp], r["whatsapp"])
+			require.Equal(t, p.Avatar, r["avatar"])
+		}
+	}
+	require.Equal(t, []string{"+41798284651", "+33612345678", "+4915123456789"}, numbers)
+
+	rejects := readCSV(t, rej)
+	require.Equal(t, []map[string]string{
+		{"file": in, "row": "2", "value": "079 828 46 51", "reason": "duplicate of row 1"},
+		{"file": in, "row": "5", "value": "not a phone", "reason": "invalid"},
+		{"file": in, "row": "7", "value": "+33 6 12 34 56 78", "reason": "duplicate of row 3"},
+		{"file": in, "row": "8", "value": "+12", "reason": "invalid"},
+	}, rejects)
+
+	// The same command again resumes from the journal: no new charge.
+	charged := sb.Stats().Charged
+	code, _, stderr = cli(t, "", args...)
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, charged, sb.Stats().Charged)
+	require.Contains(t, stderr, "tasks: 1 (0 created now, 1 from an earlier run); charged calls: 0")
+	require.Equal(t, rows, readCSV(t, out))
+}
+
+func TestCheckStdinToStdoutJSONL(t *testing.T) {
+	_, url := fastSandbox(t)
+	dir := t.TempDir()
+	code, stdout, stderr := cli(t, "+41798284651\n+33612345678\n", "check", "-", "--api-url", url, "--api-key", emulator.DefaultAPIKey,
+		"--user-id", "u1", "--state", filepath.Join(dir, "s"), "--poll-floor", "10ms", "--out", filepath.Join(dir, "o.jsonl"))
+	require.Equal(t, 0, code, stderr)
+	require.Empty(t, stdout)
+	b, err := os.ReadFile(filepath.Join(dir, "o.jsonl"))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	require.Len(t, lines, 2)
+	var row map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &row))
+	require.Equal(t, "+41798284651", row["number"])
+	require.Equal(t, "CH", row["country"])
+}
+
+func TestCheckErrors(t *testing.T) {
+	_, url := fastSandbox(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "n.txt")
+	require.NoError(t, os.WriteFile(in, []byte("+41798284651\n"), 0o600))
+
+	code, _, stderr := cli(t, "", "check", in, "--api-url", url, "--api-key", "wrong-s3cret", "--user-id", "u", "--state", filepath.Join(dir, "s1"))
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "401")
+	require.NotContains(t, stderr, "s3cret")
+	var errLines []string
+	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if !strings.HasPrefix(l, "[") { // progress lines start with the bar
+			errLines = append(errLines, l)
+		}
+	}
+	require.Len(t, errLines, 1, "one error line: %q", stderr)
+	require.True(t, strings.HasPrefix(errLines[0], "wadeep check: "), errLines[0])
+	require.Equal(t, 1, strings.Count(errLines[0], "connector:"), errLines[0])
+
+	code, _, stderr = cli(t, "", "check", in, "--out", filepath.Join(dir, "x.pdf"))
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, ".pdf")
+
+	code, _, stderr = cli(t, "", "check", filepath.Join(dir, "missing.txt"), "--api-key", "k", "--user-id", "u")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "missing.txt")
+
+	code, _, _ = cli(t, "", "nosuch")
+	require.Equal(t, 2, code)
+}
+
+func TestCheckDryRunCallsNothing(t *testing.T) {
+	sb, url := fastSandbox(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "n.txt")
+	require.NoError(t, os.WriteFile(in, []byte("+41798284651\n+33612345678\n+4915123456789\n"), 0o600))
+	code, _, stderr := cli(t, "", "check", in, "--dry-run", "--chunk-size", "2", "--api-url", url)
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stderr, "chunk 2: 1 numbers")
+	require.Contains(t, stderr, "least charged calls: 4")
+	require.Zero(t, sb.Stats().Charged)
+}
+
+func TestConvertCommand(t *testing.T) {
+	dir := t.TempDir()
+	xlsx := filepath.Join(dir, "results.xlsx")
+	f, err := os.Create(xlsx)
+	require.NoError(t, err)
+	numbers := []string{"+41798284651", "+33612345678", "+4915123456789"}
+	require.NoError(t, emulator.WriteResults(f, numbers))
+	require.NoError(t, f.Close())
+
+	for _, ext := range []string{".csv", ".jsonl", ".arrow", ".parquet", ".xlsx"} {
+		out := filepath.Join(dir, "out"+ext)
+		code, _, stderr := cli(t, "", "convert", xlsx, "--out", out)
+		require.Equal(t, 0, code, stderr)
+		st, err := os.Stat(out)
+		require.NoError(t, err)
+		require.Positive(t, st.Size())
+		b, err := os.ReadFile(out)
+		require.NoError(t, err)
+		require.NotContains(t, strings.ToLower(string(b)), "skin", "skin_color never reaches an output (%s)", ext)
+	}
+	rows := readCSV(t, filepath.Join(dir, "out.csv"))
+	require.Len(t, rows, 3)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "junk.xlsx"), []byte("not a zip"), 0o600))
+	code, _, stderr := cli(t, "", "convert", filepath.Join(dir, "junk.xlsx"), "--out", filepath.Join(dir, "j.csv"))
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "junk.xlsx")
+	_, err = os.Stat(filepath.Join(dir, "j.csv"))
+	require.ErrorIs(t, err, os.ErrNotExist, "no output file after a failed convert")
+}
+
+func TestStatusAndDownloadCommands(t *testing.T) {
+	_, url := fastSandbox(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "n.txt")
+	require.NoError(t, os.WriteFile(in, []byte("+41798284651\n+33612345678\n"), 0o600))
+	api := []string{"--api-url", url, "--api-key", emulator.DefaultAPIKey, "--user-id", "u"}
+	code, stdout, stderr := cli(t, "", append([]string{"submit", in, "--state", filepath.Join(dir, "s")}, api...)...)
+	require.Equal(t, 0, code, stderr)
+	fields := strings.Fields(stdout)
+	require.Len(t, fields, 2)
+	task := fields[1]
+
+	time.Sleep(10 * time.Millisecond)
+	code, stdout, stderr = cli(t, "", append([]string{"status", task}, api...)...)
+	require.Equal(t, 0, code, stderr)
+	var st map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &st))
+	require.Equal(t, task, st["task_id"])
+	require.Equal(t, "exported", st["status"])
+	require.NotContains(t, st["result_url"], "token=", "signed query strings are redacted")
+
+	out := filepath.Join(dir, "r.parquet")
+	code, _, stderr = cli(t, "", append([]string{"download", task, "--out", out}, api...)...)
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stderr, "converted 2 profile rows")
+}

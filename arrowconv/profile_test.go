@@ -87,7 +87,7 @@ func TestReaderProfiles(t *testing.T) {
 	require.Equal(t, int16(30), rows[0][ColAgeMax])
 	require.Equal(t, "female", rows[0][ColGender])
 	require.Equal(t, "cs9viu7i61pkfs4oavvg", rows[0][ColTaskID])
-	require.Equal(t, "2024-10-19 18:53:43.141Z", rows[0][ColCheckedAt])
+	require.Equal(t, "2024-10-19T18:53:43.141Z", rows[0][ColCheckedAt])
 
 	require.Equal(t, "+41612345678", rows[1][ColNumber], "a numeric Number cell gets its + back")
 	require.Equal(t, false, rows[1][ColWhatsApp])

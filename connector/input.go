@@ -84,12 +84,15 @@ func (in Input) format() (string, error) {
 	}
 }
 
-// readValues calls fn for each value of the input with its 1-based row
-// (line) number. Blank lines are skipped and counted.
-func readValues(in Input, fn func(row int, value string)) (blank int, err error) {
+// rowFunc receives one input row: its 1-based row (line) number and value,
+// or blank set for a blank line or record, which has no value to check.
+type rowFunc func(row int, value string, blank bool)
+
+// readValues calls fn for each row of the input.
+func readValues(in Input, fn rowFunc) error {
 	f, err := in.format()
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if f == "csv" {
 		return readCSV(in, fn)
@@ -97,29 +100,25 @@ func readValues(in Input, fn func(row int, value string)) (blank int, err error)
 	return readText(in, fn)
 }
 
-func readText(in Input, fn func(row int, value string)) (blank int, err error) {
+func readText(in Input, fn rowFunc) error {
 	br := bufio.NewReaderSize(in.R, 64<<10)
 	var long []byte
 	for row := 1; ; row++ {
 		line, tooLong, err := readLine(br, &long)
 		if err == io.EOF && line == nil {
-			return blank, nil
+			return nil
 		}
 		if err != nil && err != io.EOF {
-			return blank, fmt.Errorf("connector: %s: line %d: %w", in.Name, row, err)
+			return fmt.Errorf("connector: %s: line %d: %w", in.Name, row, err)
 		}
 		if row == 1 {
 			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
 		}
 		// A cut line (tooLong) still holds over MaxValueLen bytes, so
 		// Normalize rejects it as too long.
-		if len(bytes.TrimSpace(line)) == 0 && !tooLong {
-			blank++
-		} else {
-			fn(row, string(line))
-		}
+		fn(row, string(line), len(bytes.TrimSpace(line)) == 0 && !tooLong)
 		if err == io.EOF {
-			return blank, nil
+			return nil
 		}
 	}
 }
@@ -170,7 +169,7 @@ func reduceHeader(h string) string {
 	return b.String()
 }
 
-func readCSV(in Input, fn func(row int, value string)) (blank int, err error) {
+func readCSV(in Input, fn rowFunc) error {
 	br := bufio.NewReaderSize(in.R, 64<<10)
 	// The delimiter is sniffed from the first line: comma, semicolon or tab.
 	head, _ := br.Peek(4096)
@@ -180,46 +179,46 @@ func readCSV(in Input, fn func(row int, value string)) (blank int, err error) {
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err == io.EOF {
-		return 0, nil
+		return nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("connector: %s: %w", in.Name, err)
+		return fmt.Errorf("connector: %s: %w", in.Name, err)
 	}
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	}
 	col, hasHeader, err := pickColumn(in, header)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if !hasHeader {
 		line, _ := cr.FieldPos(col)
-		emitCell(header, col, line, fn, &blank)
+		emitCell(header, col, line, fn)
 	}
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
-			return blank, nil
+			return nil
 		}
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return blank, fmt.Errorf("connector: %s: line %d, column %d: %w", in.Name, pe.Line, pe.Column, pe.Err)
+				return fmt.Errorf("connector: %s: line %d, column %d: %w", in.Name, pe.Line, pe.Column, pe.Err)
 			}
-			return blank, fmt.Errorf("connector: %s: %w", in.Name, err)
+			return fmt.Errorf("connector: %s: %w", in.Name, err)
 		}
 		line, _ := cr.FieldPos(0)
 		if col < len(rec) {
 			line, _ = cr.FieldPos(col)
 		}
-		emitCell(rec, col, line, fn, &blank)
+		emitCell(rec, col, line, fn)
 	}
 }
 
 // emitCell hands on the value of one record's phone column. A record whose
 // every field is empty counts as blank; a record lacking the column, or with
 // it empty, is still a row and is rejected as empty.
-func emitCell(rec []string, col, line int, fn func(int, string), blank *int) {
+func emitCell(rec []string, col, line int, fn rowFunc) {
 	allEmpty := true
 	for _, f := range rec {
 		if strings.TrimSpace(f) != "" {
@@ -229,11 +228,11 @@ func emitCell(rec []string, col, line int, fn func(int, string), blank *int) {
 	}
 	switch {
 	case allEmpty:
-		*blank++
+		fn(line, "", true)
 	case col < len(rec):
-		fn(line, rec[col])
+		fn(line, rec[col], false)
 	default:
-		fn(line, "")
+		fn(line, "", false)
 	}
 }
 

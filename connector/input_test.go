@@ -17,7 +17,14 @@ type value struct {
 func readAll(t *testing.T, in Input) ([]value, int, error) {
 	t.Helper()
 	var got []value
-	blank, err := readValues(in, func(row int, v string) { got = append(got, value{row, v}) })
+	blank := 0
+	err := readValues(in, func(row int, v string, isBlank bool) {
+		if isBlank {
+			blank++
+			return
+		}
+		got = append(got, value{row, v})
+	})
 	return got, blank, err
 }
 

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -20,7 +22,7 @@ type Plan struct {
 	Origin  []RowRef // Origin[i] is the row Numbers[i] was first seen in
 	Chunks  []Chunk
 	Rejects []Reject
-	Rows    int // input rows read, blank ones included
+	Rows    int // input rows read (this shard's), blank ones included
 	Blank   int // blank lines and records, skipped
 }
 
@@ -59,10 +61,48 @@ func (p *Plan) Rejected() map[Reason]int {
 type PlanOptions struct {
 	Region    string // default region for national formats (ISO 3166-1 alpha-2)
 	ChunkSize int    // numbers per upload file; 0 means DefaultChunkSize
+	Shard     Shard  // the share of the input this worker takes; zero means all
+}
+
+// Shard is worker K of N (1-based): the share of an input that one of N
+// workers takes, decided by a hash of each number (or, for rows with no
+// number, of the row's place), so that N workers reading the same input
+// need no coordination and their outputs and rejects union to the whole.
+type Shard struct{ K, N int }
+
+// ParseShard reads "K/N".
+func ParseShard(s string) (Shard, error) {
+	var sh Shard
+	if s == "" {
+		return sh, nil
+	}
+	if _, err := fmt.Sscanf(s, "%d/%d", &sh.K, &sh.N); err != nil || sh.N < 1 || sh.K < 1 || sh.K > sh.N || fmt.Sprintf("%d/%d", sh.K, sh.N) != s {
+		return Shard{}, fmt.Errorf("connector: shard %q: want K/N with 1 <= K <= N, e.g. 2/4", s)
+	}
+	return sh, nil
+}
+
+func (sh Shard) String() string {
+	if sh.N <= 1 {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", sh.K, sh.N)
+}
+
+// takes reports whether this shard owns the key.
+func (sh Shard) takes(key string) bool {
+	if sh.N <= 1 {
+		return true
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return int(h.Sum64()%uint64(sh.N)) == sh.K-1
 }
 
 // NewPlan reads every input, normalises and deduplicates its values and cuts
 // the distinct numbers into chunks. Numbers are deduplicated across inputs.
+// With a Shard, every input is still read whole (duplicates are found across
+// shards), and only the shard's rows are kept.
 func NewPlan(inputs []Input, opts PlanOptions) (*Plan, error) {
 	size := opts.ChunkSize
 	if size == 0 {
@@ -71,30 +111,49 @@ func NewPlan(inputs []Input, opts PlanOptions) (*Plan, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("connector: chunk size %d: want a positive number", size)
 	}
+	if opts.Shard.N > 1 && (opts.Shard.K < 1 || opts.Shard.K > opts.Shard.N) {
+		return nil, fmt.Errorf("connector: shard %d/%d: want 1 <= K <= N", opts.Shard.K, opts.Shard.N)
+	}
 	norm, err := NewNormalizer(opts.Region)
 	if err != nil {
 		return nil, err
 	}
+	sh := opts.Shard
 	p := &Plan{}
-	first := map[string]int{} // number → index in p.Numbers
+	first := map[string]RowRef{} // number → the row it was first seen in, all shards
 	for _, in := range inputs {
-		blank, err := readValues(in, func(row int, value string) {
-			p.Rows++
-			e164, reason := norm.Normalize(value)
-			if reason == "" {
-				if i, dup := first[e164]; dup {
-					p.Rejects = append(p.Rejects, Reject{File: in.Name, Row: row, Value: cut(value), Reason: ReasonDuplicate, DuplicateOf: p.Origin[i]})
-					return
+		err := readValues(in, func(row int, value string, blank bool) {
+			ref := RowRef{File: in.Name, Row: row}
+			if blank {
+				if sh.takes(ref.key()) {
+					p.Rows++
+					p.Blank++
 				}
-				first[e164] = len(p.Numbers)
-				p.Numbers = append(p.Numbers, e164)
-				p.Origin = append(p.Origin, RowRef{File: in.Name, Row: row})
 				return
 			}
-			p.Rejects = append(p.Rejects, Reject{File: in.Name, Row: row, Value: cut(value), Reason: reason})
+			e164, reason := norm.Normalize(value)
+			if reason != "" {
+				if sh.takes(ref.key()) {
+					p.Rows++
+					p.Rejects = append(p.Rejects, Reject{File: in.Name, Row: row, Value: cut(value), Reason: reason})
+				}
+				return
+			}
+			orig, dup := first[e164]
+			if !dup {
+				first[e164] = ref
+			}
+			if !sh.takes(e164) {
+				return
+			}
+			p.Rows++
+			if dup {
+				p.Rejects = append(p.Rejects, Reject{File: in.Name, Row: row, Value: cut(value), Reason: ReasonDuplicate, DuplicateOf: orig})
+				return
+			}
+			p.Numbers = append(p.Numbers, e164)
+			p.Origin = append(p.Origin, ref)
 		})
-		p.Rows += blank
-		p.Blank += blank
 		if err != nil {
 			return nil, err
 		}
@@ -108,6 +167,8 @@ func NewPlan(inputs []Input, opts PlanOptions) (*Plan, error) {
 	}
 	return p, nil
 }
+
+func (r RowRef) key() string { return r.File + "\x00" + strconv.Itoa(r.Row) }
 
 // cut keeps a rejected value short enough for a rejects file.
 func cut(v string) string {

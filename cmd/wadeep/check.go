@@ -30,6 +30,7 @@ type checkFlags struct {
 	resubmitLost bool
 	timeout      time.Duration
 	pollFloor    time.Duration
+	shard        string
 }
 
 func (f *checkFlags) register(fs *flag.FlagSet) {
@@ -45,6 +46,7 @@ func (f *checkFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the chunks, numbers and the least charged calls, calling nothing")
 	fs.BoolVar(&f.resubmitLost, "resubmit-lost", false, "upload again chunks whose task creation answer was lost (the upstream may charge them twice)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "give up after this long (0: never); the journal stays resumable")
+	fs.StringVar(&f.shard, "shard", "", "take share K of N (\"K/N\") of the input, by number hash: N workers with the same input need no coordination")
 	fs.DurationVar(&f.pollFloor, "poll-floor", connector.DefaultPoll.Floor, "least wait between two status calls of a task")
 }
 
@@ -55,12 +57,16 @@ func (f *checkFlags) plan(env *cliEnv, inputs []string) (*connector.Plan, error)
 	if f.chunkSize <= 0 {
 		return nil, usagef("--chunk-size %d: want a positive number", f.chunkSize)
 	}
+	shard, err := connector.ParseShard(f.shard)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
 	ins, closeInputs, err := openInputs(env, inputs, f.column, f.format)
 	if err != nil {
 		return nil, err
 	}
 	defer closeInputs()
-	return connector.NewPlan(ins, connector.PlanOptions{Region: f.region, ChunkSize: f.chunkSize})
+	return connector.NewPlan(ins, connector.PlanOptions{Region: f.region, ChunkSize: f.chunkSize, Shard: shard})
 }
 
 // jobRecord names this job for its journal.
@@ -69,7 +75,7 @@ func (f *checkFlags) jobRecord(c *connector.Client, userID string, inputs []stri
 	for i, ch := range p.Chunks {
 		hashes[i] = ch.Hash
 	}
-	return connector.JobRecord{APIURL: c.BaseURL(), UserID: userID, Inputs: inputs, Region: strings.ToUpper(f.region), ChunkSize: f.chunkSize, Numbers: len(p.Numbers), Chunks: hashes}
+	return connector.JobRecord{APIURL: c.BaseURL(), UserID: userID, Inputs: inputs, Region: strings.ToUpper(f.region), ChunkSize: f.chunkSize, Shard: f.shard, Numbers: len(p.Numbers), Chunks: hashes}
 }
 
 // stateDir is --state, or a directory named after the job's identity (API,
@@ -87,7 +93,7 @@ func (f *checkFlags) stateDir(job connector.JobRecord) (string, error) {
 		base = filepath.Join(home, ".local", "state")
 	}
 	h := sha256.New()
-	fmt.Fprintln(h, job.APIURL, job.UserID, job.ChunkSize, job.Region)
+	fmt.Fprintln(h, job.APIURL, job.UserID, job.ChunkSize, job.Region, job.Shard)
 	for _, c := range job.Chunks {
 		fmt.Fprintln(h, c)
 	}

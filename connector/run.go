@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -101,6 +102,9 @@ func (j *Job) Run(ctx context.Context) (*Summary, error) {
 	parallel := j.Parallel
 	if parallel <= 0 {
 		parallel = 2
+	}
+	if err := j.checkLost(); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -282,12 +286,6 @@ func (j *Job) ensureTask(ctx context.Context, c Chunk, rec ChunkRecord, st *runS
 		return rec, nil, nil
 	}
 	where := j.describe(c)
-	if rec.State == StateIntent && !j.ResubmitLost {
-		return rec, nil, fmt.Errorf("connector: %s: %w at %s: the upstream may have created (and charged) a task for it. "+
-			"Rerunning would upload it again and may be charged twice; look for the task in the vendor's dashboard, "+
-			"or rerun with --resubmit-lost to upload it again (one more creation charge, plus the polls)",
-			where, ErrLostCreation, rec.IntentAt.Format(time.RFC3339))
-	}
 	if err := ctx.Err(); err != nil {
 		return rec, nil, err // nothing sent: leave no intent behind
 	}
@@ -324,6 +322,9 @@ func (j *Job) Submit(ctx context.Context) ([]string, error) {
 	if j.Clock == nil {
 		j.Clock = realClock{}
 	}
+	if err := j.checkLost(); err != nil {
+		return nil, err
+	}
 	st := newRunState(j)
 	ids := make([]string, len(j.Plan.Chunks))
 	for i, c := range j.Plan.Chunks {
@@ -334,6 +335,32 @@ func (j *Job) Submit(ctx context.Context) ([]string, error) {
 		}
 	}
 	return ids, nil
+}
+
+// checkLost stops a run before it calls anything when the journal holds a
+// creation whose answer was lost, unless ResubmitLost says to upload again:
+// the user decides about a possible double charge first.
+func (j *Job) checkLost() error {
+	if j.ResubmitLost {
+		return nil
+	}
+	var lost []string
+	var first ChunkRecord
+	for _, c := range j.Plan.Chunks {
+		if rec := j.Journal.Record(c.Hash); rec.State == StateIntent {
+			if len(lost) == 0 {
+				first = rec
+			}
+			lost = append(lost, j.describe(c))
+		}
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	return fmt.Errorf("connector: %s: %w at %s: the upstream may have created (and charged) a task for it, and it cannot be asked. "+
+		"Rerunning would upload it again and may be charged twice; look for the task in the vendor's dashboard, "+
+		"or rerun with --resubmit-lost to upload it again (one more creation charge, plus the polls)",
+		strings.Join(lost, "; "), ErrLostCreation, first.IntentAt.Format(time.RFC3339))
 }
 
 // describe names a chunk for errors: its number and where its rows start.

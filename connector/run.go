@@ -402,22 +402,16 @@ func (j *Job) watch(ctx context.Context, c Chunk, rec ChunkRecord, created *Task
 const downloadAttempts = 5
 
 // download fetches the task's result into the journal, verified. A cut
-// transfer is retried; a refused link (expired) costs one fresh status call
-// for a new link, never a new task.
+// transfer is retried after a backoff; a refused link (expired) costs one
+// fresh status call for a new link, tried at once, never a new task.
 func (j *Job) download(ctx context.Context, c Chunk, task *Task) (string, error) {
 	final := j.Journal.ResultPath(c.Hash)
 	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
 		return "", err
 	}
 	link := task.ResultURL
-	refreshed := false
 	var lastErr error
 	for attempt := 0; attempt < downloadAttempts; attempt++ {
-		if attempt > 0 {
-			if err := j.Clock.Sleep(ctx, j.Client.retry.backoff(attempt-1, 0)); err != nil {
-				return "", err
-			}
-		}
 		err := j.fetchTo(ctx, task.ID, link, final)
 		if err == nil {
 			return final, nil
@@ -425,10 +419,6 @@ func (j *Job) download(ctx context.Context, c Chunk, task *Task) (string, error)
 		lastErr = err
 		switch {
 		case errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotFound):
-			if refreshed {
-				return "", err
-			}
-			refreshed = true
 			t, err := j.Client.Task(ctx, task.ID)
 			if err != nil {
 				return "", err
@@ -438,7 +428,10 @@ func (j *Job) download(ctx context.Context, c Chunk, task *Task) (string, error)
 			}
 			link = t.ResultURL
 		case errors.Is(err, ErrTransport), errors.Is(err, ErrServer), errors.Is(err, ErrRateLimited), errors.Is(err, errBadZip):
-			// cut or damaged: fetch again
+			// cut or damaged: fetch again after a pause
+			if err := j.Clock.Sleep(ctx, j.Client.retry.backoff(attempt, 0)); err != nil {
+				return "", err
+			}
 		default:
 			return "", err
 		}

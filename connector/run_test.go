@@ -193,3 +193,65 @@ func TestJournalRefusesAnotherJob(t *testing.T) {
 	require.ErrorContains(t, err, "chunk size was 10, now 5")
 	require.ErrorContains(t, err, "the input changed")
 }
+
+func TestRunUnderFaults(t *testing.T) {
+	clock := newVirtualClock()
+	sb := newSandbox(t, emulator.WithClock(clock), emulator.WithSpeed(40), emulator.WithStartDelay(10*time.Second), emulator.WithExportDelay(5*time.Second),
+		emulator.WithFault500(0.2), emulator.WithFault429(0.2), emulator.WithCutDownloads(1), emulator.WithLinkTTL(time.Second))
+	in := makeInput(t, 1500)
+	plan, err := NewPlan([]Input{{Name: "numbers.txt", R: strings.NewReader(in.text)}}, PlanOptions{Region: "CH", ChunkSize: 500})
+	require.NoError(t, err)
+	out := newCollect()
+	job := newJob(t, sb, clock, plan, t.TempDir(), out)
+	// Enough tries that 40% refusals cannot exhaust them by chance.
+	job.Client = sb.client(t, WithRetry(RetryPolicy{Attempts: 15, Base: time.Millisecond, MaxWait: 2 * time.Millisecond}))
+	sum, err := job.Run(context.Background())
+	require.NoError(t, err)
+
+	require.Equal(t, len(in.distinct), out.n)
+	for _, e := range in.distinct {
+		got := out.rows[e]
+		got.TaskID = ""
+		require.Equal(t, wantRow(t, e), got, e)
+	}
+	st := sb.Stats()
+	require.Equal(t, len(plan.Chunks), st.Creates, "no chunk created twice")
+	require.Zero(t, st.DuplicateUploads)
+	// Downloads meet 500s and 429s too, so not every chunk's first full try
+	// is the one the sandbox cuts; some are cut all the same.
+	require.Positive(t, st.CutDownloads, "cut downloads were fetched again")
+	require.Positive(t, st.Errors[500])
+	require.Positive(t, st.Errors[429])
+	require.Positive(t, sum.Calls.Errors)
+}
+
+func TestRunDroppedCreationAnswer(t *testing.T) {
+	clock := newVirtualClock()
+	sb := newSandbox(t, emulator.WithClock(clock), emulator.WithSpeed(100), emulator.WithStartDelay(time.Second), emulator.WithExportDelay(time.Second),
+		emulator.WithFault(emulator.Fault{Kind: emulator.FaultDropCreate, On: emulator.OnCreate, First: 1}))
+	in := makeInput(t, 400)
+	plan, err := NewPlan([]Input{{Name: "numbers.txt", R: strings.NewReader(in.text)}}, PlanOptions{Region: "CH", ChunkSize: 500})
+	require.NoError(t, err)
+	dir := t.TempDir()
+
+	job := newJob(t, sb, clock, plan, dir, newCollect())
+	_, err = job.Run(context.Background())
+	require.ErrorIs(t, err, ErrTransport, "the connection dropped after the upload was sent")
+	require.Equal(t, 1, sb.Stats().Creates, "the sandbox did create the task")
+	job.Journal.Close()
+
+	job = newJob(t, sb, clock, plan, dir, newCollect())
+	_, err = job.Run(context.Background())
+	require.ErrorIs(t, err, ErrLostCreation)
+	require.ErrorContains(t, err, "--resubmit-lost")
+	require.Equal(t, 1, sb.Stats().Creates, "not resubmitted without being asked")
+	job.Journal.Close()
+
+	out := newCollect()
+	job = newJob(t, sb, clock, plan, dir, out)
+	job.ResubmitLost = true
+	_, err = job.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 2, sb.Stats().Creates)
+	require.Equal(t, len(in.distinct), out.n)
+}

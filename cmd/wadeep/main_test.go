@@ -22,8 +22,6 @@ import (
 func cli(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	env := func(string) string { return "" }
-	_ = env
 	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
 	return code, out.String(), errb.String()
 }
@@ -229,4 +227,28 @@ func TestStatusAndDownloadCommands(t *testing.T) {
 	code, _, stderr = cli(t, "", append([]string{"download", task, "--out", out}, api...)...)
 	require.Equal(t, 0, code, stderr)
 	require.Contains(t, stderr, "converted 2 profile rows")
+}
+
+func TestKeyNeverWritten(t *testing.T) {
+	const key = "k-9f2c-TOPSECRET"
+	_, url := fastSandbox(t, emulator.WithAPIKey(key))
+	dir := t.TempDir()
+	in := filepath.Join(dir, "n.txt")
+	require.NoError(t, os.WriteFile(in, []byte("+41798284651\n+33612345678\nbad\n"), 0o600))
+	state := filepath.Join(dir, "state")
+	code, stdout, stderr := cli(t, "", "check", in, "--api-url", url, "--api-key", key, "--user-id", "u",
+		"--state", state, "--poll-floor", "10ms", "--out", filepath.Join(dir, "o.arrow"), "--rejects", filepath.Join(dir, "r.jsonl"))
+	require.Equal(t, 0, code, stderr)
+	require.NotContains(t, stdout+stderr, key)
+	// Nothing the run left on disk holds the key: journal, results, outputs.
+	err := filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		require.NoError(t, err)
+		if info.Mode().IsRegular() {
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.NotContains(t, string(b), key, path)
+		}
+		return nil
+	})
+	require.NoError(t, err)
 }

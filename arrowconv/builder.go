@@ -29,7 +29,17 @@ type profileBuilder struct {
 
 	rows  int // rows in the current batch
 	bytes int // approximate bytes of cell text in the current batch
+
+	numBuf    []byte // the current row's number
+	lastRows  int    // rows of the last batch, reserved for the next
+	lastBytes [2]int // number and avatar bytes of the last batch
 }
+
+// Status values as bytes, so appending them does not allocate.
+var (
+	statusChecked = []byte(StatusChecked)
+	statusFailed  = []byte(StatusFailed)
+)
 
 func newProfileBuilder(mem memory.Allocator, extras []string, task string, checkedAt time.Time) *profileBuilder {
 	schema := Schema(extras...)
@@ -71,11 +81,12 @@ type cellError struct {
 }
 
 // appendRow appends one result row. cells holds the raw text of each sheet
-// column (nil or empty for an empty cell), valid only during the call.
-// On error nothing is appended.
-func (b *profileBuilder) appendRow(h *headerMap, cells [][]byte) (string, *cellError) {
+// column (nil or empty for an empty cell), valid only during the call. It
+// returns the row's number, valid until the next call. On error nothing is
+// appended.
+func (b *profileBuilder) appendRow(h *headerMap, cells [][]byte) ([]byte, *cellError) {
 	var (
-		number           string
+		number           []byte
 		numberSet        bool
 		wa, waOK         bool
 		lo, hi           int16
@@ -92,8 +103,8 @@ func (b *profileBuilder) appendRow(h *headerMap, cells [][]byte) (string, *cellE
 		var err error
 		switch src {
 		case srcNumber:
-			number, err = parseNumber(v)
-			numberSet = err == nil
+			b.numBuf, err = appendNumber(b.numBuf, v)
+			number, numberSet = b.numBuf, err == nil
 		case srcWhatsApp:
 			wa, waOK, err = parseWhatsApp(v)
 		case srcAge:
@@ -108,7 +119,7 @@ func (b *profileBuilder) appendRow(h *headerMap, cells [][]byte) (string, *cellE
 			hair = v
 		}
 		if err != nil {
-			return "", &cellError{col: i, err: err}
+			return nil, &cellError{col: i, err: err}
 		}
 	}
 	if !numberSet {
@@ -118,16 +129,17 @@ func (b *profileBuilder) appendRow(h *headerMap, cells [][]byte) (string, *cellE
 				col = i
 			}
 		}
-		return "", &cellError{col: col, err: errBadNumber}
+		return nil, &cellError{col: col, err: errBadNumber}
 	}
 
-	b.number.Append(number)
+	b.reserve()
+	b.number.BinaryBuilder.Append(number)
 	b.appendCountry(number)
 	if waOK {
-		b.status.AppendString(StatusChecked)
+		_ = b.status.Append(statusChecked)
 		b.whatsapp.Append(wa)
 	} else {
-		b.status.AppendString(StatusFailed)
+		_ = b.status.Append(statusFailed)
 		b.whatsapp.AppendNull()
 	}
 	appendText(b.avatar, avatar)
@@ -166,9 +178,10 @@ func (b *profileBuilder) appendRow(h *headerMap, cells [][]byte) (string, *cellE
 // appendFailed appends a row for a number the upstream returned no result
 // for: it could not process it.
 func (b *profileBuilder) appendFailed(number string) {
+	b.reserve()
 	b.number.Append(number)
-	b.appendCountry(number)
-	b.status.AppendString(StatusFailed)
+	b.appendCountry([]byte(number))
+	_ = b.status.Append(statusFailed)
 	b.whatsapp.AppendNull()
 	b.avatar.AppendNull()
 	b.category.AppendNull()
@@ -184,7 +197,7 @@ func (b *profileBuilder) appendFailed(number string) {
 	b.bytes += len(number)
 }
 
-func (b *profileBuilder) appendCountry(number string) {
+func (b *profileBuilder) appendCountry(number []byte) {
 	if c := b.countries.lookup(number); c != "" {
 		b.country.Append(c)
 	} else {
@@ -205,9 +218,22 @@ func (b *profileBuilder) appendProvenance() {
 	}
 }
 
+// reserve sizes a new batch's builders like the last batch, before its
+// first row, rather than let them grow by copying.
+func (b *profileBuilder) reserve() {
+	if b.rows > 0 || b.lastRows == 0 {
+		return
+	}
+	b.rb.Reserve(b.lastRows)
+	b.number.ReserveData(b.lastBytes[0])
+	b.avatar.ReserveData(b.lastBytes[1])
+}
+
 // newBatch hands out the rows appended so far as one record batch; the caller
 // owns it.
 func (b *profileBuilder) newBatch() arrow.RecordBatch {
+	b.lastRows = b.rows
+	b.lastBytes = [2]int{b.number.DataLen(), b.avatar.DataLen()}
 	b.rows, b.bytes = 0, 0
 	return b.rb.NewRecordBatch()
 }

@@ -1,9 +1,39 @@
 package arrowconv
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
+
+var (
+	// ErrMalformed is matched by errors.Is for a file that is not a well-formed
+	// workbook: a broken zip, malformed XML, a reference to a missing part or
+	// to a shared string that does not exist.
+	ErrMalformed = errors.New("malformed workbook")
+
+	// ErrNoSheet is matched by errors.Is for a workbook without a worksheet.
+	ErrNoSheet = errors.New("workbook has no worksheet")
+
+	// ErrLimit is matched by errors.Is for a file over one of the reader's
+	// limits; errors.As with *LimitError says which one.
+	ErrLimit = errors.New("over a reader limit")
+)
+
+// LimitError says which limit a file went over and which option raises it.
+type LimitError struct {
+	What   string // what went over, e.g. "columns of a row"
+	Limit  int64  // the limit in force
+	Unit   string // of Limit, e.g. " bytes" or ":1"; may be empty
+	Option string // the option that raises it, e.g. "WithMaxColumns"
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("%s over the limit of %d%s (%s raises it)", e.What, e.Limit, e.Unit, e.Option)
+}
+
+// Is makes every LimitError match ErrLimit.
+func (e *LimitError) Is(target error) bool { return target == ErrLimit }
 
 // ParseError says where in a result file reading failed and why, like
 // encoding/csv.ParseError. Row and Column are 1-based; zero when the error is

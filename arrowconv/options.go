@@ -12,6 +12,32 @@ const (
 	DefaultBatchBytes = 32 << 20 // cell text per record batch, a cap for wide or long rows
 )
 
+// Default limits against hostile files. Each has an option to change it; a
+// value of zero or below keeps the default, since a reader without a bound
+// is never safe on a file from the network.
+const (
+	// DefaultMaxUncompressed bounds the bytes inflated from the archive, all
+	// parts together.
+	DefaultMaxUncompressed = 4 << 30
+	// DefaultMaxCompressionRatio bounds uncompressed:compressed bytes of one
+	// zip entry once it has inflated past 8 MiB. Sheet XML compresses about
+	// 10:1 and deflate tops out near 1030:1; a zip bomb sits near the top.
+	DefaultMaxCompressionRatio = 200
+	// DefaultMaxRows is Excel's sheet height; no spreadsheet program writes a
+	// taller sheet, and the upstream's tasks are far smaller.
+	DefaultMaxRows = 1 << 20
+	// DefaultMaxColumns is Excel's sheet width (column XFD).
+	DefaultMaxColumns = 16384
+	// DefaultMaxCellBytes is Excel's 32,767 characters per cell at up to four
+	// bytes of UTF-8 each.
+	DefaultMaxCellBytes = 4 * 32767
+	// DefaultMaxSharedStrings bounds the entries of the shared string table.
+	DefaultMaxSharedStrings = 1 << 24
+	// DefaultMaxSharedStringBytes bounds the text of the shared string table,
+	// which is held in memory while the sheet is read.
+	DefaultMaxSharedStringBytes = 256 << 20
+)
+
 // Option configures a Reader.
 type Option func(*config)
 
@@ -24,6 +50,18 @@ type config struct {
 	expected     []string
 	allowMissing bool
 	name         string
+	limits       limits
+}
+
+// limits are the bounds against hostile files; see the Default constants.
+type limits struct {
+	uncompressed int64
+	ratio        int64
+	rows         int
+	columns      int
+	cellBytes    int
+	sstCount     int
+	sstBytes     int64
 }
 
 func newConfig(opts []Option) *config {
@@ -31,6 +69,15 @@ func newConfig(opts []Option) *config {
 		mem:        memory.DefaultAllocator,
 		batchRows:  DefaultBatchRows,
 		batchBytes: DefaultBatchBytes,
+		limits: limits{
+			uncompressed: DefaultMaxUncompressed,
+			ratio:        DefaultMaxCompressionRatio,
+			rows:         DefaultMaxRows,
+			columns:      DefaultMaxColumns,
+			cellBytes:    DefaultMaxCellBytes,
+			sstCount:     DefaultMaxSharedStrings,
+			sstBytes:     DefaultMaxSharedStringBytes,
+		},
 	}
 	for _, o := range opts {
 		o(c)
@@ -50,7 +97,9 @@ func WithAllocator(mem memory.Allocator) Option { return func(c *config) { c.mem
 // WithBatchRows sets the most rows in one record batch.
 func WithBatchRows(n int) Option { return func(c *config) { c.batchRows = n } }
 
-// WithBatchBytes caps the cell text held in one record batch, whatever its row count.
+// WithBatchBytes caps the cell text held in one record batch, whatever its
+// row count. A row cannot be split across batches, so a row with more cell
+// text than this is an error.
 func WithBatchBytes(n int) Option { return func(c *config) { c.batchBytes = n } }
 
 // WithTask stamps every row with the task it came from and the time the
@@ -72,3 +121,47 @@ func WithMissingColumns() Option { return func(c *config) { c.allowMissing = tru
 
 // WithName sets the file name that errors cite (OpenFile sets it).
 func WithName(name string) Option { return func(c *config) { c.name = name } }
+
+// WithMaxUncompressed bounds the bytes inflated from the archive, all parts
+// together (default DefaultMaxUncompressed).
+func WithMaxUncompressed(n int64) Option {
+	return func(c *config) { setLimit(&c.limits.uncompressed, n) }
+}
+
+// WithMaxCompressionRatio bounds the ratio of uncompressed to compressed
+// bytes of one zip entry, checked once the entry has inflated past 8 MiB
+// (default DefaultMaxCompressionRatio, meaning 200:1).
+func WithMaxCompressionRatio(n int) Option {
+	return func(c *config) { setLimit(&c.limits.ratio, int64(n)) }
+}
+
+// WithMaxRows bounds the row numbers and the count of rows of the sheet,
+// header included (default DefaultMaxRows).
+func WithMaxRows(n int) Option { return func(c *config) { setLimit(&c.limits.rows, n) } }
+
+// WithMaxColumns bounds the columns of a row (default DefaultMaxColumns).
+func WithMaxColumns(n int) Option { return func(c *config) { setLimit(&c.limits.columns, n) } }
+
+// WithMaxCellBytes bounds the bytes of text in one cell (default
+// DefaultMaxCellBytes).
+func WithMaxCellBytes(n int) Option { return func(c *config) { setLimit(&c.limits.cellBytes, n) } }
+
+// WithMaxSharedStrings bounds the entries of the shared string table
+// (default DefaultMaxSharedStrings).
+func WithMaxSharedStrings(n int) Option {
+	return func(c *config) { setLimit(&c.limits.sstCount, n) }
+}
+
+// WithMaxSharedStringBytes bounds the text of the shared string table, which
+// the reader holds in memory (default DefaultMaxSharedStringBytes; at most
+// 4 GiB).
+func WithMaxSharedStringBytes(n int64) Option {
+	return func(c *config) { setLimit(&c.limits.sstBytes, min(n, 1<<32-1)) }
+}
+
+// setLimit keeps the default for a value of zero or below.
+func setLimit[T int | int64](dst *T, n T) {
+	if n > 0 {
+		*dst = n
+	}
+}

@@ -64,13 +64,21 @@ func OpenFile(path string, opts ...Option) (*Reader, error) {
 
 // NewReader reads a result workbook of size bytes from ra. It reads the
 // header row before it returns, so a file that is not a result fails here.
-// The caller must Release the Reader.
+// The caller must Release the Reader: on more than one CPU it inflates and
+// scans the sheet on goroutines of its own, ahead of Next, and Release stops
+// them. ra must stay readable until then. Limits against hostile files (see
+// WithMaxUncompressed and the options after it) are on by default.
 func NewReader(ra io.ReaderAt, size int64, opts ...Option) (*Reader, error) {
 	cfg := newConfig(opts)
-	src, err := newExcelizeSource(ra, size)
+	src, err := newXLSXSource(ra, size, cfg.limits, cfg.batchBytes)
 	if err != nil {
-		return nil, &ParseError{File: cfg.name, Err: err}
+		return nil, positioned(err, cfg.name, "")
 	}
+	return newReader(cfg, src)
+}
+
+// newReader reads the header from src; on error it closes src.
+func newReader(cfg *config, src rowSource) (*Reader, error) {
 	r := &Reader{cfg: cfg, src: src, refs: 1}
 	if err := r.readHeader(); err != nil {
 		src.close()
@@ -101,9 +109,25 @@ func (r *Reader) readHeader() error {
 		return nil
 	}
 	if err := r.src.err(); err != nil {
-		return &ParseError{File: r.cfg.name, Sheet: r.src.sheet(), Err: err}
+		return positioned(err, r.cfg.name, r.src.sheet())
 	}
 	return &ParseError{File: r.cfg.name, Sheet: r.src.sheet(), Err: errors.New("sheet has no header row")}
+}
+
+// positioned makes err a *ParseError naming file and sheet, keeping the row
+// and cell a source put in it.
+func positioned(err error, file, sheet string) *ParseError {
+	pe, ok := err.(*ParseError)
+	if !ok {
+		return &ParseError{File: file, Sheet: sheet, Err: err}
+	}
+	if pe.File == "" {
+		pe.File = file
+	}
+	if pe.Sheet == "" {
+		pe.Sheet = sheet
+	}
+	return pe
 }
 
 func isBlankRow(cells [][]byte) bool {
@@ -141,7 +165,7 @@ func (r *Reader) Next() bool {
 		}
 		if !r.src.next() {
 			if err := r.src.err(); err != nil {
-				r.err = &ParseError{File: r.cfg.name, Sheet: r.src.sheet(), Err: err}
+				r.err = positioned(err, r.cfg.name, r.src.sheet())
 				return false
 			}
 			r.startPending()
@@ -157,7 +181,7 @@ func (r *Reader) Next() bool {
 			return false
 		}
 		if r.seen != nil {
-			r.seen[number] = struct{}{}
+			r.seen[string(number)] = struct{}{}
 		}
 	}
 	if r.b.rows == 0 {

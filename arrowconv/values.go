@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strconv"
-
-	"github.com/nyaruka/phonenumbers"
 )
 
 // nullWords are cell values that mean "no value" in an inferred column.
@@ -14,8 +11,14 @@ var nullWords = [][]byte{[]byte("unknown"), []byte("none"), []byte("null"), []by
 
 // isNullValue reports whether a trimmed cell means "no value".
 func isNullValue(v []byte) bool {
-	if len(v) == 0 {
+	switch len(v) {
+	case 0:
 		return true
+	case 1:
+		return v[0] == '-'
+	case 2, 3, 4, 7:
+	default:
+		return false // no null word has this length: skip the comparisons
 	}
 	for _, w := range nullWords {
 		if bytes.EqualFold(v, w) {
@@ -109,77 +112,23 @@ var errBadNumber = errors.New("want an E.164 number like +41798284651")
 // parseNumber reads the Number cell. Writers may store the number as a
 // numeric cell, which drops the "+"; it is put back.
 func parseNumber(v []byte) (string, error) {
+	b, err := appendNumber(nil, v)
+	return string(b), err
+}
+
+// appendNumber is parseNumber into dst[:0], without allocating.
+func appendNumber(dst, v []byte) ([]byte, error) {
 	digits := v
 	if len(v) > 0 && v[0] == '+' {
 		digits = v[1:]
 	}
 	if n := len(digits); n < 4 || n > 15 {
-		return "", fmt.Errorf("number %q: %w", v, errBadNumber)
+		return dst, fmt.Errorf("number %q: %w", v, errBadNumber)
 	}
 	for _, c := range digits {
 		if c < '0' || c > '9' {
-			return "", fmt.Errorf("number %q: %w", v, errBadNumber)
+			return dst, fmt.Errorf("number %q: %w", v, errBadNumber)
 		}
 	}
-	if v[0] == '+' {
-		return string(v), nil
-	}
-	return "+" + string(v), nil
-}
-
-// countryOf derives the ISO 3166-1 alpha-2 region of an E.164 number.
-// Most calling codes belong to one region and are looked up without a parse;
-// shared ones (+1, +7, +44, ...) need libphonenumber's full parse, whose
-// region rules go down to long prefixes, so its answer is not cached.
-type countryOf struct {
-	byCode map[int]string // calling code → region; "" shared, "-" non-geographic, "?" not a code
-}
-
-func newCountryOf() *countryOf {
-	return &countryOf{byCode: map[int]string{}}
-}
-
-// lookup returns the region, or "" when the number has none (non-geographic
-// codes like +800, or an unknown code).
-func (c *countryOf) lookup(e164 string) string {
-	digits := e164[1:]
-	for l := 1; l <= 3 && l < len(digits); l++ {
-		code, err := strconv.Atoi(digits[:l])
-		if err != nil {
-			return ""
-		}
-		region, known := c.byCode[code]
-		if !known {
-			regions := phonenumbers.GetRegionCodesForCountryCode(code)
-			switch {
-			case len(regions) == 0:
-				region = "?"
-			case len(regions) == 1 && regions[0] != "001":
-				region = regions[0]
-			case len(regions) == 1:
-				region = "-"
-			default:
-				region = ""
-			}
-			c.byCode[code] = region
-		}
-		switch region {
-		case "?":
-			continue // not a calling code; try a longer prefix
-		case "-":
-			return ""
-		case "":
-			num, err := phonenumbers.Parse(e164, "")
-			if err != nil {
-				return ""
-			}
-			if r := phonenumbers.GetRegionCodeForNumber(num); r != "ZZ" && r != "001" {
-				return r
-			}
-			return ""
-		default:
-			return region
-		}
-	}
-	return ""
+	return append(append(dst[:0], '+'), digits...), nil
 }

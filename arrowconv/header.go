@@ -38,7 +38,7 @@ var knownKeys = map[string]source{
 // dropKeys are headers whose columns are dropped on read and never carried to
 // any output: race/ethnicity inferred from a face (DESIGN §3, docs/privacy.md).
 var dropKeys = map[string]bool{
-	"skincolor":  true,
+	"skincolor":  true, // dropped, never carried
 	"skincolour": true,
 	"skintone":   true,
 	"ethnicity":  true,

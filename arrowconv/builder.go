@@ -22,6 +22,10 @@ type profileBuilder struct {
 	checkedAt                       *array.TimestampBuilder
 	extra                           []*array.StringBuilder
 
+	// keep, if set, decides whether a row with this number is appended;
+	// appendRow returns a nil number for a row it leaves out.
+	keep func(number []byte) bool
+
 	task      string
 	checked   arrow.Timestamp
 	hasTask   bool
@@ -130,6 +134,9 @@ func (b *profileBuilder) appendRow(h *headerMap, cells [][]byte) ([]byte, *cellE
 			}
 		}
 		return nil, &cellError{col: col, err: errBadNumber}
+	}
+	if b.keep != nil && !b.keep(number) {
+		return nil, nil
 	}
 
 	b.reserve()

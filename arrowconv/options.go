@@ -110,8 +110,10 @@ func WithTask(taskID string, updatedAt time.Time) Option {
 
 // WithExpected names the numbers that were uploaded for this result. Those
 // missing from the file come out at the end as rows with status failed: the
-// upstream omits numbers it could not process. The slice is read, not kept
-// past the Reader's life, and must not change meanwhile.
+// upstream omits numbers it could not process. Rows for numbers not in the
+// list, and repeated rows for one number, are left out and counted (see
+// Reader.Dropped), so the output has exactly one row per expected number.
+// The slice must not change during the Reader's life.
 func WithExpected(numbers []string) Option { return func(c *config) { c.expected = numbers } }
 
 // WithMissingColumns lets documented result columns other than Number be

@@ -155,3 +155,29 @@ func TestConform(t *testing.T) {
 	require.True(t, out.Column(numFixed).IsNull(0))
 	require.True(t, array.Equal(r.RecordBatch().Column(0), out.Column(0)))
 }
+
+func TestReaderExpectedIsExact(t *testing.T) {
+	path := writeSheet(t, [][]any{
+		upstreamHeader,
+		{"+41798284651", "yes"},
+		{"+41798284651", "no"},  // repeated: the first row wins
+		{"+33612345678", "yes"}, // never uploaded
+		{"+4915123456789", "no"},
+	})
+	r, err := OpenFile(path, WithExpected([]string{"+41798284651", "+4915123456789", "+12015550123"}))
+	require.NoError(t, err)
+	defer r.Release()
+	var numbers []string
+	var whatsapp []any
+	for r.Next() {
+		rec := r.RecordBatch()
+		for i := 0; i < int(rec.NumRows()); i++ {
+			numbers = append(numbers, rec.Column(0).ValueStr(i))
+			whatsapp = append(whatsapp, rec.Column(3).GetOneForMarshal(i))
+		}
+	}
+	require.NoError(t, r.Err())
+	require.Equal(t, []string{"+41798284651", "+4915123456789", "+12015550123"}, numbers)
+	require.Equal(t, []any{true, false, nil}, whatsapp)
+	require.Equal(t, 2, r.Dropped())
+}

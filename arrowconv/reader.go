@@ -36,6 +36,8 @@ type Reader struct {
 	refs    int64
 	closer  io.Closer // the file OpenFile opened, if any
 	seen    map[string]struct{}
+	expect  map[string]struct{}
+	dropped int
 	pending []string // expected numbers still to emit as failed, after the sheet
 }
 
@@ -87,6 +89,11 @@ func newReader(cfg *config, src rowSource) (*Reader, error) {
 	r.b = newProfileBuilder(cfg.mem, r.header.extras, cfg.task, cfg.checkedAt)
 	if len(cfg.expected) > 0 {
 		r.seen = make(map[string]struct{}, len(cfg.expected))
+		r.expect = make(map[string]struct{}, len(cfg.expected))
+		for _, n := range cfg.expected {
+			r.expect[n] = struct{}{}
+		}
+		r.b.keep = r.keep
 	}
 	return r, nil
 }
@@ -180,7 +187,7 @@ func (r *Reader) Next() bool {
 			r.err = &ParseError{File: r.cfg.name, Sheet: r.src.sheet(), Row: n, Column: cerr.col + 1, Err: cerr.err}
 			return false
 		}
-		if r.seen != nil {
+		if r.seen != nil && number != nil {
 			r.seen[string(number)] = struct{}{}
 		}
 	}
@@ -191,6 +198,22 @@ func (r *Reader) Next() bool {
 	r.cur = r.b.newBatch()
 	return true
 }
+
+// keep admits a result row only for an expected number not yet seen, so that
+// the output has one row per uploaded number whatever the file holds.
+func (r *Reader) keep(number []byte) bool {
+	_, expected := r.expect[string(number)]
+	_, seen := r.seen[string(number)]
+	if !expected || seen {
+		r.dropped++
+		return false
+	}
+	return true
+}
+
+// Dropped is the number of result rows left out so far because, under
+// WithExpected, their number was not expected or came again.
+func (r *Reader) Dropped() int { return r.dropped }
 
 // startPending queues the expected numbers the sheet did not have.
 func (r *Reader) startPending() {

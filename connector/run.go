@@ -84,6 +84,7 @@ type Summary struct {
 	Resumed    int   // tasks created by an earlier run
 	Calls      Calls // this run's calls
 	FixedPolls int64 // status calls that polling every 5 s would have made
+	Dropped    int64 // result rows left out: numbers not uploaded, or repeated
 }
 
 // Run runs the job to the end or the first error. After an error (or a
@@ -150,10 +151,11 @@ func (j *Job) Run(ctx context.Context) (*Summary, error) {
 		if res.err != nil {
 			return nil, res.err
 		}
-		rows, failed, err := j.convert(c, res)
+		rows, failed, dropped, err := j.convert(c, res)
 		if err != nil {
 			return nil, err
 		}
+		sum.Dropped += dropped
 		sum.Profiles += rows
 		sum.Failed += failed
 		if res.resumed {
@@ -180,11 +182,11 @@ type chunkResult struct {
 }
 
 // convert streams one chunk's result file to Out.
-func (j *Job) convert(c Chunk, res chunkResult) (rows, failed int64, err error) {
+func (j *Job) convert(c Chunk, res chunkResult) (rows, failed, dropped int64, err error) {
 	opts := append([]arrowconv.Option{arrowconv.WithTask(res.taskID, res.updatedAt), arrowconv.WithExpected(c.Numbers)}, j.ReaderOptions...)
 	r, err := arrowconv.OpenFile(res.path, opts...)
 	if err != nil {
-		return 0, 0, fmt.Errorf("connector: chunk %d (task %s): %w", c.Index+1, res.taskID, err)
+		return 0, 0, 0, fmt.Errorf("connector: chunk %d (task %s): %w", c.Index+1, res.taskID, err)
 	}
 	defer r.Release()
 	for r.Next() {
@@ -192,13 +194,13 @@ func (j *Job) convert(c Chunk, res chunkResult) (rows, failed int64, err error) 
 		rows += rec.NumRows()
 		failed += countFailed(rec)
 		if err := j.Out(rec); err != nil {
-			return rows, failed, err
+			return rows, failed, 0, err
 		}
 	}
 	if err := r.Err(); err != nil {
-		return rows, failed, fmt.Errorf("connector: chunk %d (task %s): %w", c.Index+1, res.taskID, err)
+		return rows, failed, 0, fmt.Errorf("connector: chunk %d (task %s): %w", c.Index+1, res.taskID, err)
 	}
-	return rows, failed, nil
+	return rows, failed, int64(r.Dropped()), nil
 }
 
 func countFailed(rec arrow.RecordBatch) int64 {

@@ -203,6 +203,9 @@ func printSummary(env *cliEnv, p *connector.Plan, s *connector.Summary, took tim
 		p.Rows, s.Profiles, s.Profiles-s.Failed, s.Failed, rejectLine(p))
 	fmt.Fprintf(w, "tasks: %d (%d created now, %d from an earlier run); charged calls: %d (%d creations, %d status); downloads: %d; errors retried: %d\n",
 		s.Tasks, s.Created, s.Resumed, s.Calls.Charged(), s.Calls.Creates, s.Calls.Statuses, s.Calls.Downloads, s.Calls.Errors)
+	if s.Dropped > 0 {
+		fmt.Fprintf(w, "left out %d result rows for numbers that were not uploaded or came twice\n", s.Dropped)
+	}
 	if s.FixedPolls > 0 {
 		fmt.Fprintf(w, "polling every 5 s would have made about %d status calls\n", s.FixedPolls)
 	}

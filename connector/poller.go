@@ -426,3 +426,29 @@ func (p *pollTracker) estimateDone(now time.Time) (done int, estimated bool) {
 	// Never the whole: only the upstream says when it is done.
 	return max(last.done, min(last.done+extra, p.expected()-1)), true
 }
+
+// eta estimates the time left until the task's last number is done, from
+// the measured speed; ok is false while there is none to go by.
+func (p *pollTracker) eta(now time.Time) (left time.Duration, ok bool) {
+	switch p.status {
+	case StatusCompleted, StatusExported:
+		return 0, true
+	case StatusProcessing:
+	default:
+		return 0, false
+	}
+	n := len(p.points)
+	if n == 0 || p.points[n-1].done <= p.idleDone {
+		return 0, false
+	}
+	r, _, measured := p.rate()
+	if !measured {
+		last := p.points[n-1]
+		r = float64(last.done-p.idleDone) / max(p.local(last.at).Sub(p.idleAt).Seconds(), 1)
+	}
+	if r <= 0 {
+		return 0, false
+	}
+	done, _ := p.estimateDone(now)
+	return secs(float64(p.expected()-done) / r), true
+}

@@ -54,17 +54,32 @@ func (st *runState) snapshot() Progress {
 	defer st.mu.Unlock()
 	now := st.job.Clock.Now()
 	p := Progress{Elapsed: now.Sub(st.start), Chunks: append([]ChunkProgress(nil), st.chunks...), Calls: st.job.Client.Calls().Snapshot().Sub(st.startCalls)}
+	etaKnown := true
 	for i := range p.Chunks {
 		c := &p.Chunks[i]
-		if tr, ok := st.trackers[i]; ok && c.State == string(StatusProcessing) {
+		tr, tracked := st.trackers[i]
+		if tracked && c.State == string(StatusProcessing) {
 			done, est := tr.estimateDone(now)
 			if done > c.Done {
 				c.Done = done
 				p.Estimated = p.Estimated || est
 			}
 		}
+		switch c.State {
+		case "downloading", "downloaded", "converted", string(StatusCompleted), string(StatusExported):
+		default:
+			left, ok := time.Duration(0), false
+			if tracked {
+				left, ok = tr.eta(now)
+			}
+			etaKnown = etaKnown && ok
+			p.ETA = max(p.ETA, left)
+		}
 		p.Total += c.Total
 		p.Done += min(c.Done, c.Total)
+	}
+	if !etaKnown {
+		p.ETA = 0
 	}
 	return p
 }

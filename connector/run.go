@@ -61,8 +61,11 @@ type Progress struct {
 	Total     int  // numbers in all chunks
 	Done      int  // numbers the upstream has finished
 	Estimated bool // Done includes an extrapolation since the last status call
-	Chunks    []ChunkProgress
-	Calls     Calls
+	// ETA estimates the time until every task is done; zero while unknown
+	// (a task not started or without a measured speed yet).
+	ETA    time.Duration
+	Chunks []ChunkProgress
+	Calls  Calls
 }
 
 // ChunkProgress is one chunk's part of a Progress.

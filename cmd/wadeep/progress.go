@@ -61,8 +61,12 @@ func (p *progressPrinter) update(pr connector.Progress) {
 	if pr.Total > 0 {
 		pct = 100 * float64(pr.Done) / float64(pr.Total)
 	}
-	line := fmt.Sprintf("%s  numbers %d/%d%s %.0f%%  tasks: %s  charged calls: %d  elapsed %s",
-		bar(pct), pr.Done, pr.Total, est, pct, key, pr.Calls.Charged(), pr.Elapsed.Round(time.Second))
+	eta := ""
+	if pr.ETA > 0 {
+		eta = fmt.Sprintf("  ETA %s (est.)", pr.ETA.Round(time.Second))
+	}
+	line := fmt.Sprintf("%s  numbers %d/%d%s %.0f%%  tasks: %s  charged calls: %d  elapsed %s%s",
+		bar(pct), pr.Done, pr.Total, est, pct, key, pr.Calls.Charged(), pr.Elapsed.Round(time.Second), eta)
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\x1b[K%s", line)
 		p.drawn = true

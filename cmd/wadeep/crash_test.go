@@ -13,8 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"testing"
+		"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -56,12 +55,35 @@ func wadeepBinary(t *testing.T) string {
 // client while the request is in flight.
 type trap struct {
 	next    http.Handler
-	kind    string // "create", "status" or "download"
+	mu      sync.Mutex
+	kind    string // "create", "status" or "download"; "" holds nothing
 	nth     int64
 	forward bool // after release, let the held request reach the sandbox
-	seen    atomic.Int64
+	seen    int64
 	hit     chan struct{}
 	release chan struct{}
+}
+
+// arm sets which request to hold.
+func (tr *trap) arm(kind string, nth int64, forward bool) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.kind, tr.nth, tr.forward, tr.seen = kind, nth, forward, 0
+}
+
+// holds reports whether r is the request to hold, counting it.
+func (tr *trap) holds(r *http.Request) (hold, forward bool) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.kind == "" || kindOf(r) != tr.kind {
+		return false, false
+	}
+	tr.seen++
+	if tr.seen != tr.nth {
+		return false, false
+	}
+	tr.kind = "" // once
+	return true, tr.forward
 }
 
 func kindOf(r *http.Request) string {
@@ -76,11 +98,12 @@ func kindOf(r *http.Request) string {
 }
 
 func (tr *trap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if tr.kind == "" || kindOf(r) != tr.kind || tr.seen.Add(1) != tr.nth {
+	hold, forward := tr.holds(r)
+	if !hold {
 		tr.next.ServeHTTP(w, r)
 		return
 	}
-	if tr.kind == "download" {
+	if kindOf(r) == "download" {
 		// Send half of the file, then hold: the kill lands mid-download.
 		rec := httptest.NewRecorder()
 		tr.next.ServeHTTP(rec, r)
@@ -101,7 +124,7 @@ func (tr *trap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	close(tr.hit)
 	<-tr.release
-	if tr.forward {
+	if forward {
 		held := r.Clone(context.Background())
 		held.Body = io.NopCloser(bytes.NewReader(body))
 		tr.next.ServeHTTP(httptest.NewRecorder(), held) // the answer is lost with the client
@@ -151,7 +174,7 @@ func itoaPad(n, width int) string {
 }
 
 func (e *crashEnv) args(out string, extra ...string) []string {
-	return append([]string{"check", e.input, "--api-url", e.url, "--user-id", "crash", "--chunk-size", "300",
+	return append([]string{"check", e.input, "--api-url", e.url, "--user-id", "crash", "--chunk-size", "200",
 		"--parallel", "1", "--poll-floor", "20ms", "--state", filepath.Join(e.dir, "state"), "--out", out}, extra...)
 }
 
@@ -164,7 +187,7 @@ func (e *crashEnv) command(args ...string) *exec.Cmd {
 // killAt starts wadeep, waits for the trap to hold a request, and kills it.
 func (e *crashEnv) killAt(kind string, nth int64, forward bool) {
 	e.t.Helper()
-	e.trap.kind, e.trap.nth, e.trap.forward = kind, nth, forward
+	e.trap.arm(kind, nth, forward)
 	cmd := e.command(e.args(filepath.Join(e.dir, "killed.csv"))...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -177,7 +200,6 @@ func (e *crashEnv) killAt(kind string, nth int64, forward bool) {
 	}
 	require.NoError(e.t, cmd.Process.Kill()) // SIGKILL: no cleanup runs
 	cmd.Wait()
-	e.trap.kind = ""
 	close(e.trap.release)
 	if forward {
 		// Wait for the held request to reach the sandbox.
@@ -223,6 +245,12 @@ func profileLines(t *testing.T, path string) []string {
 	return lines
 }
 
+// crashLines numbers in chunks of 200 make crashChunks tasks.
+const (
+	crashLines  = 600
+	crashChunks = 3
+)
+
 var (
 	cleanOnce  sync.Once
 	cleanLines []string
@@ -231,12 +259,12 @@ var (
 // cleanRun is the output of an undisturbed run on its own sandbox.
 func cleanRun(t *testing.T) []string {
 	cleanOnce.Do(func() {
-		e := newCrashEnv(t, 1000)
+		e := newCrashEnv(t, crashLines)
 		lines, stderr, err := e.rerun()
 		require.NoError(t, err, stderr)
 		cleanLines = lines
 	})
-	require.Len(t, cleanLines, 1000)
+	require.Len(t, cleanLines, crashLines)
 	return cleanLines
 }
 
@@ -244,6 +272,7 @@ func TestKillAndResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills real wadeep processes; skipped with -short")
 	}
+	t.Parallel()
 	want := cleanRun(t)
 	for _, tc := range []struct {
 		name string
@@ -251,12 +280,13 @@ func TestKillAndResume(t *testing.T) {
 		nth  int64
 	}{
 		{"while polling the first task", "status", 1},
-		{"between creations", "status", 3},
+		{"between creations", "status", 2},
 		{"mid-download", "download", 1},
 		{"mid-download of a later chunk", "download", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newCrashEnv(t, 1000)
+			t.Parallel() // each case has its own sandbox and journal
+			e := newCrashEnv(t, crashLines)
 			e.killAt(tc.kind, tc.nth, false)
 			createdBefore := e.sandbox.Stats().Creates
 			require.Positive(t, createdBefore)
@@ -265,7 +295,7 @@ func TestKillAndResume(t *testing.T) {
 			require.NoError(t, err, stderr)
 			require.Equal(t, want, got, "the rerun's output equals a clean run's")
 			st := e.sandbox.Stats()
-			require.Equal(t, 4, st.Creates, "each of the 4 chunks created exactly once over both runs")
+			require.Equal(t, crashChunks, st.Creates, "each chunk created exactly once over both runs")
 			require.Zero(t, st.DuplicateUploads, "no number uploaded twice")
 			require.Zero(t, st.DuplicateFiles)
 			require.Contains(t, stderr, itoa(createdBefore)+" from an earlier run")
@@ -277,8 +307,9 @@ func TestKillBeforeFirstCreation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills real wadeep processes; skipped with -short")
 	}
+	t.Parallel()
 	want := cleanRun(t)
-	e := newCrashEnv(t, 1000)
+	e := newCrashEnv(t, crashLines)
 	// wadeep reads all of stdin before it creates anything: kill it while
 	// it waits for the rest of the input.
 	cmd := e.command(append([]string{"check", "-"}, e.args(filepath.Join(e.dir, "killed.csv"))[2:]...)...)
@@ -294,15 +325,16 @@ func TestKillBeforeFirstCreation(t *testing.T) {
 	got, stderr, err := e.rerun()
 	require.NoError(t, err, stderr)
 	require.Equal(t, want, got)
-	require.Equal(t, 4, e.sandbox.Stats().Creates)
+	require.Equal(t, crashChunks, e.sandbox.Stats().Creates)
 }
 
 func TestKillDuringCreationIsNotResubmittedSilently(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills real wadeep processes; skipped with -short")
 	}
+	t.Parallel()
 	want := cleanRun(t)
-	e := newCrashEnv(t, 1000)
+	e := newCrashEnv(t, crashLines)
 	// The creation reaches the sandbox, which creates (and charges) the
 	// task, but wadeep dies before the answer arrives.
 	e.killAt("create", 2, true)
@@ -317,5 +349,5 @@ func TestKillDuringCreationIsNotResubmittedSilently(t *testing.T) {
 	got, stderr, err := e.rerun("--resubmit-lost")
 	require.NoError(t, err, stderr)
 	require.Equal(t, want, got)
-	require.Equal(t, 5, e.sandbox.Stats().Creates, "one chunk twice, as the flag warns")
+	require.Equal(t, crashChunks+1, e.sandbox.Stats().Creates, "one chunk twice, as the flag warns")
 }

@@ -60,9 +60,15 @@ var requiredSources = []struct {
 	{srcHairColor, "hair_color"},
 }
 
-// headerKey reduces a header to lower-case letters and digits, so that
+// NeverCarried reports whether a column name, under any case or spacing,
+// names data wadeep never carries: race or ethnicity inferred from a face
+// (skin_color and its spellings are dropped on read and never written).
+// Sinks use it to refuse such a column.
+func NeverCarried(name string) bool { return dropKeys[HeaderKey(name)] }
+
+// HeaderKey reduces a header to lower-case letters and digits, so that
 // "Hair Color", "hair_color" and "HAIRCOLOR" all match.
-func headerKey(h string) string {
+func HeaderKey(h string) string {
 	var b strings.Builder
 	for _, r := range h {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
@@ -124,7 +130,7 @@ func mapHeader(cells []string, allowMissing bool) (*headerMap, error) {
 		fixed[f.Name] = true
 	}
 	for i, c := range cells {
-		key := headerKey(c)
+		key := HeaderKey(c)
 		switch {
 		case key == "":
 			h.cols[i] = srcIgnore

@@ -9,7 +9,8 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-	"unicode"
+
+	"github.com/wadeep/wadeep/arrowconv"
 )
 
 // Reason says why an input row produced no number to check.
@@ -159,16 +160,6 @@ func trimEOL(b []byte) []byte {
 // that name a phone column, best first.
 var phoneHeaders = []string{"e164", "phonenumber", "phone", "msisdn", "mobilenumber", "mobile", "mobilephone", "cellphone", "cell", "whatsapp", "whatsappnumber", "telephone", "tel", "number", "contactnumber"}
 
-func reduceHeader(h string) string {
-	var b strings.Builder
-	for _, r := range h {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(unicode.ToLower(r))
-		}
-	}
-	return b.String()
-}
-
 func readCSV(in Input, fn rowFunc) error {
 	br := bufio.NewReaderSize(in.R, 64<<10)
 	// The delimiter is sniffed from the first line: comma, semicolon or tab.
@@ -259,9 +250,9 @@ func sniffDelimiter(head []byte, name string) rune {
 // the first record is data (a single column whose first value is a number).
 func pickColumn(in Input, header []string) (col int, hasHeader bool, err error) {
 	if in.Column != "" {
-		want := reduceHeader(in.Column)
+		want := arrowconv.HeaderKey(in.Column)
 		for i, h := range header {
-			if h == in.Column || reduceHeader(h) == want {
+			if h == in.Column || arrowconv.HeaderKey(h) == want {
 				return i, true, nil
 			}
 		}
@@ -269,7 +260,7 @@ func pickColumn(in Input, header []string) (col int, hasHeader bool, err error) 
 	}
 	for _, name := range phoneHeaders {
 		for i, h := range header {
-			if reduceHeader(h) == name {
+			if arrowconv.HeaderKey(h) == name {
 				return i, true, nil
 			}
 		}

@@ -3,12 +3,12 @@ package sink
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/wadeep/wadeep/arrowconv"
 )
 
 // ErrNeverWritten is wrapped by the error for a column that no sink ever
@@ -20,28 +20,6 @@ var ErrNeverWritten = errors.New("never written (see docs/privacy.md)")
 // ErrUnsupportedType is wrapped by the error for a column whose Arrow type no
 // sink writes.
 var ErrUnsupportedType = errors.New("unsupported column type")
-
-// neverKeys are column names, reduced by nameKey, that are never written: the
-// same deny list the XLSX reader drops on read (skin_color and its aliases).
-var neverKeys = map[string]bool{
-	"skincolor":  true, // never written
-	"skincolour": true, // never written
-	"skintone":   true, // never written
-	"ethnicity":  true, // never written
-	"race":       true, // never written
-}
-
-// nameKey reduces a column name to lower-case letters and digits, so that any
-// case or spacing of a denied name is caught.
-func nameKey(name string) string {
-	var b strings.Builder
-	for _, r := range name {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(unicode.ToLower(r))
-		}
-	}
-	return b.String()
-}
 
 // kind is how a column's values are read, independent of the output format.
 type kind uint8
@@ -77,7 +55,7 @@ func columnsOf(schema *arrow.Schema) ([]column, error) {
 	fields := schema.Fields()
 	// The privacy check runs first so it wins over any other complaint.
 	for _, f := range fields {
-		if neverKeys[nameKey(f.Name)] {
+		if arrowconv.NeverCarried(f.Name) { // never written: the same deny list the reader drops on read
 			return nil, fmt.Errorf("sink: column %s is %w", f.Name, ErrNeverWritten)
 		}
 	}

@@ -78,6 +78,17 @@ func (f *checkFlags) jobRecord(c *connector.Client, userID string, inputs []stri
 	return connector.JobRecord{APIURL: c.BaseURL(), UserID: userID, Inputs: inputs, Region: strings.ToUpper(f.region), ChunkSize: f.chunkSize, Shard: f.shard, Numbers: len(p.Numbers), Chunks: hashes}
 }
 
+// openJournal opens the journal of this job: --state, or the job's own
+// directory under the user's state dir.
+func (f *checkFlags) openJournal(env *cliEnv, client *connector.Client, inputs []string, plan *connector.Plan) (*connector.Journal, error) {
+	job := f.jobRecord(client, f.api.userIDFrom(env), inputs, plan)
+	dir, err := f.stateDir(job)
+	if err != nil {
+		return nil, err
+	}
+	return connector.OpenJournal(dir, job)
+}
+
 // stateDir is --state, or a directory named after the job's identity (API,
 // user and chunk contents), so that rerunning the same command finds it.
 func (f *checkFlags) stateDir(job connector.JobRecord) (string, error) {
@@ -134,16 +145,12 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 			return fmt.Errorf("writing rejects: %w", err)
 		}
 	}
-	job := f.jobRecord(client, f.api.userIDFrom(env), inputs, plan)
-	dir, err := f.stateDir(job)
-	if err != nil {
-		return err
-	}
-	journal, err := connector.OpenJournal(dir, job)
+	journal, err := f.openJournal(env, client, inputs, plan)
 	if err != nil {
 		return err
 	}
 	defer journal.Close()
+	dir := journal.Dir()
 
 	prog := newProgressPrinter(env.stderr)
 	poll := connector.DefaultPoll

@@ -81,17 +81,13 @@ func cmdSubmit(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	job := f.jobRecord(client, f.api.userIDFrom(env), inputs, plan)
-	dir, err := f.stateDir(job)
-	if err != nil {
-		return err
-	}
-	journal, err := connector.OpenJournal(dir, job)
+	journal, err := f.openJournal(env, client, inputs, plan)
 	if err != nil {
 		return err
 	}
 	defer journal.Close()
-	run := &connector.Job{Client: client, Plan: plan, Journal: journal, ResubmitLost: f.resubmitLost, Out: nil}
+	dir := journal.Dir()
+	run := &connector.Job{Client: client, Plan: plan, Journal: journal, ResubmitLost: f.resubmitLost}
 	ids, err := run.Submit(ctx)
 	for i, id := range ids {
 		if id != "" {

@@ -3,6 +3,9 @@ package connector
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -254,4 +257,43 @@ func TestRunDroppedCreationAnswer(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, sb.Stats().Creates)
 	require.Equal(t, len(in.distinct), out.n)
+}
+
+func TestRunSurvivesSandboxRestart(t *testing.T) {
+	clock := newVirtualClock()
+	opts := []emulator.Option{emulator.WithSeed(7), emulator.WithClock(clock), emulator.WithSpeed(50), emulator.WithStartDelay(5 * time.Second), emulator.WithExportDelay(5 * time.Second)}
+	first := emulator.New(opts...)
+	ts := httptest.NewServer(first)
+	addr := ts.Listener.Addr().String()
+	sb := &sandbox{Server: first, url: ts.URL}
+
+	in := makeInput(t, 1200)
+	plan, err := NewPlan([]Input{{Name: "numbers.txt", R: strings.NewReader(in.text)}}, PlanOptions{Region: "CH", ChunkSize: 500})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	job := newJob(t, sb, clock, plan, dir, newCollect())
+	job.Parallel = 1
+	job.Out = func(arrow.RecordBatch) error { return context.Canceled }
+	_, err = job.Run(context.Background())
+	require.ErrorIs(t, err, context.Canceled)
+	job.Journal.Close()
+
+	// The sandbox restarts on the same address, keeping its tasks.
+	state := first.Snapshot()
+	ts.Close()
+	ln, err := net.Listen("tcp", addr)
+	require.NoError(t, err)
+	restarted := emulator.New(append(opts, emulator.WithState(state))...)
+	ts2 := &httptest.Server{Listener: ln, Config: &http.Server{Handler: restarted}}
+	ts2.Start()
+	t.Cleanup(ts2.Close)
+
+	out := newCollect()
+	job = newJob(t, &sandbox{Server: restarted, url: ts2.URL}, clock, plan, dir, out)
+	sum, err := job.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, len(in.distinct), out.n)
+	require.Equal(t, len(plan.Chunks), restarted.Stats().Creates, "tasks created before the restart were polled, not created again")
+	require.Zero(t, restarted.Stats().DuplicateUploads)
+	require.Positive(t, sum.Resumed)
 }

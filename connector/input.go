@@ -54,9 +54,13 @@ func (r Reject) Explain() string {
 // Input is one table of phone numbers to check.
 type Input struct {
 	Name   string    // file name, or "-" for stdin; errors and rejects cite it
-	R      io.Reader // its bytes
-	Format string    // "txt" or "csv"; "" decides by the name's extension
-	Column string    // for csv: the column holding the numbers; "" detects it
+	R      io.Reader // its bytes, for txt and csv
+	// RA and Size give random access, which xlsx, arrow and parquet need
+	// (an *os.File serves as both R and RA).
+	RA     io.ReaderAt
+	Size   int64
+	Format string // "txt", "csv", "xlsx", "arrow" or "parquet"; "" decides by the name's extension
+	Column string // for tables: the column holding the numbers; "" detects it
 }
 
 // maxLine is the longest input line kept whole; longer lines are rejected as
@@ -67,10 +71,11 @@ const maxLine = 64 << 10
 func (in Input) format() (string, error) {
 	if in.Format != "" {
 		f := strings.ToLower(in.Format)
-		if f != "txt" && f != "csv" {
-			return "", fmt.Errorf("connector: %s: unknown input format %q (want txt or csv)", in.Name, in.Format)
+		switch f {
+		case "txt", "csv", "xlsx", "arrow", "parquet":
+			return f, nil
 		}
-		return f, nil
+		return "", fmt.Errorf("connector: %s: unknown input format %q (want txt, csv, xlsx, arrow or parquet)", in.Name, in.Format)
 	}
 	switch ext := strings.ToLower(filepath.Ext(in.Name)); ext {
 	case ".txt", ".text", ".lst", "":
@@ -80,8 +85,14 @@ func (in Input) format() (string, error) {
 		return "txt", nil
 	case ".csv", ".tsv":
 		return "csv", nil
+	case ".xlsx":
+		return "xlsx", nil
+	case ".arrow", ".ipc", ".feather":
+		return "arrow", nil
+	case ".parquet":
+		return "parquet", nil
 	default:
-		return "", fmt.Errorf("connector: %s: unsupported input extension %q (supported: .txt, .csv, .tsv, - for stdin)", in.Name, ext)
+		return "", fmt.Errorf("connector: %s: unsupported input extension %q (supported: .txt, .csv, .tsv, .xlsx, .arrow, .parquet, - for stdin)", in.Name, ext)
 	}
 }
 
@@ -95,8 +106,15 @@ func readValues(in Input, fn rowFunc) error {
 	if err != nil {
 		return err
 	}
-	if f == "csv" {
+	switch f {
+	case "csv":
 		return readCSV(in, fn)
+	case "xlsx":
+		return readXLSX(in, fn)
+	case "arrow":
+		return guarded(in, func() error { return readArrowIPC(in, fn) })
+	case "parquet":
+		return guarded(in, func() error { return readParquet(in, fn) })
 	}
 	return readText(in, fn)
 }

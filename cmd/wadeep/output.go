@@ -149,7 +149,12 @@ func openInputs(env *cliEnv, names []string, column, format string) (inputs []co
 				return nil, nil, err
 			}
 			files = append(files, f)
-			in.R = f
+			st, err := f.Stat()
+			if err != nil {
+				close()
+				return nil, nil, err
+			}
+			in.R, in.RA, in.Size = f, f, st.Size()
 		}
 		inputs = append(inputs, in)
 	}

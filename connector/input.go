@@ -53,8 +53,8 @@ func (r Reject) Explain() string {
 
 // Input is one table of phone numbers to check.
 type Input struct {
-	Name   string    // file name, or "-" for stdin; errors and rejects cite it
-	R      io.Reader // its bytes, for txt and csv
+	Name string    // file name, or "-" for stdin; errors and rejects cite it
+	R    io.Reader // its bytes, for txt and csv
 	// RA and Size give random access, which xlsx, arrow and parquet need
 	// (an *os.File serves as both R and RA).
 	RA     io.ReaderAt

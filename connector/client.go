@@ -31,7 +31,7 @@ type Client struct {
 	key      string // never formatted into an error or a log line
 	userID   string
 	http     *http.Client
-	download *http.Client
+	download *downloader
 	local    bool // the API lives on a loopback or private address
 	retry    RetryPolicy
 	calls    *CallCounter
@@ -59,11 +59,15 @@ func NewClient(baseURL, apiKey, userID string, opts ...ClientOption) (*Client, e
 		baseURL = DefaultBaseURL
 	}
 	u, err := url.Parse(baseURL)
+	if err == nil && u.User != nil {
+		// Not echoed: the user info is a credential.
+		return nil, errors.New("connector: the API URL must not carry credentials (user:password@); pass the key with --api-key or WADEEP_API_KEY")
+	}
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("connector: API URL %q: want https://host[/path]", baseURL)
+		return nil, fmt.Errorf("connector: API URL %q: want https://host[/path]", RedactURL(baseURL))
 	}
 	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
-		return nil, fmt.Errorf("connector: API URL %q: plain http is allowed only for a loopback sandbox; use https", baseURL)
+		return nil, fmt.Errorf("connector: API URL %q: plain http is allowed only for a loopback sandbox; use https", RedactURL(baseURL))
 	}
 	if u.Path == "" || u.Path == "/" {
 		u.Path = defaultPath
@@ -88,8 +92,13 @@ func NewClient(baseURL, apiKey, userID string, opts ...ClientOption) (*Client, e
 	for _, o := range opts {
 		o(c)
 	}
+	// API calls carry the key in X-API-Key, which net/http would forward
+	// on a redirect, even to another host or over plain http: follow none.
+	hc := *c.http
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.http = &hc
 	c.local = isLoopbackHost(u.Hostname()) || isPrivateHost(u.Hostname())
-	c.download = newDownloadClient(c.local)
+	c.download = newDownloader(c.local)
 	return c, nil
 }
 
@@ -109,9 +118,12 @@ func (c *Client) Calls() *CallCounter { return c.calls }
 // answer (bounded by the HTTP client's timeout) is what tells whether a task
 // was created, and a cut request would leave that unknown.
 func (c *Client) CreateTask(ctx context.Context, fileName string, numbers []byte) (*Task, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // nothing sent
+	}
 	var t *Task
 	inFlight := context.WithoutCancel(ctx)
-	err := c.withRetry(ctx, "create task", "", false, func() error {
+	err := c.withRetry(ctx, "create task", "", createRetryable, func() error {
 		var body bytes.Buffer
 		mw := multipart.NewWriter(&body)
 		if err := mw.WriteField("user_id", c.userID); err != nil {
@@ -130,19 +142,45 @@ func (c *Client) CreateTask(ctx context.Context, fileName string, numbers []byte
 			return err
 		}
 		req.Header.Set("Content-Type", mw.FormDataContentType())
-		t, err = c.doTask(req, "create task", "")
-		if err == nil {
-			c.calls.addCreate()
-		}
+		t, err = c.doTask(req, "create task", "", c.calls.addCreate)
 		return err
 	})
 	return t, err
 }
 
+// createRetryable says which refused creations may be sent again: those
+// where the upstream surely created nothing. The contract says so of 500;
+// 429 and 503 are refusals at the door. A 502 or 504 comes from a proxy in
+// front, which cannot know whether the upstream created the task.
+func createRetryable(code int) bool { return code == 429 || code == 500 || code == 503 }
+
+// readRetryable says which failed reads may be sent again: any that a retry
+// can mend, including those that got no answer at all.
+func readRetryable(code int) bool { return code == 0 || code == 429 || code >= 500 }
+
+// CreateRefused reports whether err from CreateTask means the upstream
+// certainly created no task (so the chunk can be uploaded again without
+// paying twice): a 4xx refusal, or a 500 or 503, which the contract calls
+// free. Anything else (no answer, a 502 or 504 from a proxy, a 200 that does
+// not decode, a redirect) leaves it unknown.
+func CreateRefused(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch c := ae.StatusCode; {
+	case c >= 400 && c < 500:
+		return true
+	case c == 500 || c == 503:
+		return true
+	}
+	return false
+}
+
 // Task fetches a task's state. It is charged.
 func (c *Client) Task(ctx context.Context, taskID string) (*Task, error) {
 	var t *Task
-	err := c.withRetry(ctx, "task status", taskID, true, func() error {
+	err := c.withRetry(ctx, "task status", taskID, readRetryable, func() error {
 		u := *c.base
 		u.Path += "/tasks/" + url.PathEscape(taskID)
 		u.RawQuery = url.Values{"user_id": {c.userID}}.Encode()
@@ -150,16 +188,15 @@ func (c *Client) Task(ctx context.Context, taskID string) (*Task, error) {
 		if err != nil {
 			return err
 		}
-		t, err = c.doTask(req, "task status", taskID)
-		if err == nil {
-			c.calls.addStatus()
-		}
+		t, err = c.doTask(req, "task status", taskID, c.calls.addStatus)
 		return err
 	})
 	return t, err
 }
 
-func (c *Client) doTask(req *http.Request, op, taskID string) (*Task, error) {
+// doTask sends a create or status call; charged is called for every 200,
+// which the upstream bills whether or not its body makes sense.
+func (c *Client) doTask(req *http.Request, op, taskID string, charged func()) (*Task, error) {
 	req.Header.Set("X-API-Key", c.key)
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
@@ -172,21 +209,28 @@ func (c *Client) doTask(req *http.Request, op, taskID string) (*Task, error) {
 		return nil, &APIError{Op: op, TaskID: taskID, Err: redactURLError(err)}
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, newAPIError(op, taskID, resp, body)
+		return nil, c.newAPIError(op, taskID, resp, body)
 	}
+	charged()
 	t, err := decodeTask(body)
 	if err != nil {
-		return nil, &APIError{Op: op, TaskID: taskID, StatusCode: resp.StatusCode, Err: fmt.Errorf("%w: %v", ErrProtocol, err), Message: err.Error()}
+		// Keep the task id if the answer has one: a created task must not
+		// be forgotten because its answer broke the contract elsewhere.
+		id := taskID
+		if id == "" {
+			id = partialTaskID(body)
+		}
+		return nil, &APIError{Op: op, TaskID: id, StatusCode: resp.StatusCode, Err: ErrProtocol, Message: c.scrub(err.Error())}
 	}
 	if taskID != "" && t.ID != taskID {
-		return nil, &APIError{Op: op, TaskID: taskID, StatusCode: resp.StatusCode, Message: "answer is about task " + t.ID, Err: ErrProtocol}
+		return nil, &APIError{Op: op, TaskID: taskID, StatusCode: resp.StatusCode, Message: "answer is about task " + c.scrub(t.ID), Err: ErrProtocol}
 	}
 	return t, nil
 }
 
 // newAPIError builds the error of a non-200 answer, keeping the upstream's
 // message (from a JSON "error"/"message" field, or the start of the body).
-func newAPIError(op, taskID string, resp *http.Response, body []byte) *APIError {
+func (c *Client) newAPIError(op, taskID string, resp *http.Response, body []byte) *APIError {
 	e := &APIError{Op: op, TaskID: taskID, StatusCode: resp.StatusCode}
 	var j struct {
 		Error   any    `json:"error"`
@@ -206,9 +250,18 @@ func newAPIError(op, taskID string, resp *http.Response, body []byte) *APIError 
 	if e.Message == "" {
 		e.Message = strings.TrimSpace(string(body))
 	}
-	e.Message = shorten(strings.Join(strings.Fields(e.Message), " "), 200)
+	e.Message = c.scrub(shorten(strings.Join(strings.Fields(e.Message), " "), 200))
 	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return e
+}
+
+// scrub removes the API key from upstream text before it reaches an error:
+// an upstream that echoes the request must not leak it.
+func (c *Client) scrub(s string) string {
+	if len(c.key) < 6 {
+		return s // too short to tell apart from ordinary words; no real key is
+	}
+	return strings.ReplaceAll(s, c.key, "***")
 }
 
 func shorten(s string, n int) string {
@@ -253,6 +306,12 @@ var DefaultRetry = RetryPolicy{Attempts: 6, Base: 500 * time.Millisecond, MaxWai
 // backoff is the wait before retry number n (0-based): full jitter over an
 // exponentially growing ceiling, or the server's Retry-After when it is longer.
 func (p RetryPolicy) backoff(n int, retryAfter time.Duration) time.Duration {
+	if p.Base <= 0 {
+		p.Base = DefaultRetry.Base
+	}
+	if p.MaxWait <= 0 {
+		p.MaxWait = DefaultRetry.MaxWait
+	}
 	ceil := p.Base << min(n, 20)
 	if ceil <= 0 || ceil > p.MaxWait {
 		ceil = p.MaxWait
@@ -264,9 +323,9 @@ func (p RetryPolicy) backoff(n int, retryAfter time.Duration) time.Duration {
 	return d
 }
 
-// withRetry runs call, retrying transient failures. retryTransport says
-// whether a call that got no answer may be sent again (safe for reads only).
-func (c *Client) withRetry(ctx context.Context, op, taskID string, retryTransport bool, call func() error) error {
+// withRetry runs call, retrying the failures retryable admits by status
+// code (0: no answer).
+func (c *Client) withRetry(ctx context.Context, op, taskID string, retryable func(code int) bool, call func() error) error {
 	attempts := max(c.retry.Attempts, 1)
 	for n := 0; ; n++ {
 		err := call()
@@ -278,8 +337,7 @@ func (c *Client) withRetry(ctx context.Context, op, taskID string, retryTranspor
 			return &APIError{Op: op, TaskID: taskID, Err: err}
 		}
 		c.calls.addError(ae.StatusCode)
-		retryable := ae.StatusCode == 429 || ae.StatusCode >= 500 || (ae.StatusCode == 0 && retryTransport)
-		if !retryable || n+1 >= attempts || ctx.Err() != nil {
+		if !retryable(ae.StatusCode) || n+1 >= attempts || ctx.Err() != nil {
 			return err
 		}
 		if err := c.sleep(ctx, c.retry.backoff(n, ae.RetryAfter)); err != nil {
@@ -336,10 +394,18 @@ func isPrivateHost(host string) bool {
 	return ip != nil && (ip.IsPrivate() || ip.IsLinkLocalUnicast())
 }
 
-// newDownloadClient builds the client for result links, which are untrusted:
-// it refuses to connect to loopback, private or link-local addresses (after
-// DNS, so a name cannot point there) unless the API itself lives there.
-func newDownloadClient(allowLocal bool) *http.Client {
+// downloader fetches result links, which are untrusted: it refuses to
+// connect to loopback, private or link-local addresses (after DNS, so a name
+// cannot point there) unless the API itself lives there. Without a proxy the
+// check runs on the address dialled; through a proxy (from the environment)
+// the link's host is resolved and checked before the request.
+type downloader struct {
+	direct, proxied *http.Client
+	allowLocal      bool
+}
+
+func newDownloader(allowLocal bool) *downloader {
+	d := &downloader{allowLocal: allowLocal}
 	dialer := &net.Dialer{Timeout: 30 * time.Second}
 	if !allowLocal {
 		dialer.Control = func(network, address string, _ syscall.RawConn) error {
@@ -347,25 +413,72 @@ func newDownloadClient(allowLocal bool) *http.Client {
 			if err != nil {
 				return err
 			}
-			ip := net.ParseIP(host)
-			if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() {
+			if ip := net.ParseIP(host); ip == nil || isLocalIP(ip) {
 				return fmt.Errorf("result link points at a local address %s", host)
 			}
 			return nil
 		}
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = dialer.DialContext
-	return &http.Client{
-		Transport: tr,
-		Timeout:   30 * time.Minute,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+	direct := http.DefaultTransport.(*http.Transport).Clone()
+	direct.Proxy = nil
+	direct.DialContext = dialer.DialContext
+	proxied := http.DefaultTransport.(*http.Transport).Clone()
+	proxied.Proxy = http.ProxyFromEnvironment
+	redirect := func(resolve bool) func(*http.Request, []*http.Request) error {
+		return func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 5 {
 				return errors.New("too many redirects")
 			}
-			return checkResultURL(req.URL, allowLocal)
-		},
+			if err := checkResultURL(req.URL, allowLocal); err != nil {
+				return err
+			}
+			if resolve {
+				return d.checkResolved(req)
+			}
+			return nil
+		}
 	}
+	d.direct = &http.Client{Transport: direct, Timeout: 30 * time.Minute, CheckRedirect: redirect(false)}
+	d.proxied = &http.Client{Transport: proxied, Timeout: 30 * time.Minute, CheckRedirect: redirect(true)}
+	return d
+}
+
+func (d *downloader) do(req *http.Request) (*http.Response, error) {
+	if p, err := http.ProxyFromEnvironment(req); err != nil || p == nil {
+		return d.direct.Do(req)
+	}
+	if err := d.checkResolved(req); err != nil {
+		return nil, err
+	}
+	return d.proxied.Do(req)
+}
+
+// checkResolved refuses a link whose host resolves to a local address.
+func (d *downloader) checkResolved(req *http.Request) error {
+	if d.allowLocal {
+		return nil
+	}
+	host := req.URL.Hostname()
+	if ip := net.ParseIP(host); ip != nil {
+		if isLocalIP(ip) {
+			return fmt.Errorf("result link points at a local address %s", host)
+		}
+		return nil
+	}
+	addrs, err := net.DefaultResolver.LookupIPAddr(req.Context(), host)
+	if err != nil {
+		return err
+	}
+	for _, a := range addrs {
+		if isLocalIP(a.IP) {
+			return fmt.Errorf("result link host %s resolves to a local address %s", host, a.IP)
+		}
+	}
+	return nil
+}
+
+func isLocalIP(ip net.IP) bool {
+	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()
 }
 
 // checkResultURL enforces https (http only when the API is local).
@@ -375,6 +488,10 @@ func checkResultURL(u *url.URL, allowLocal bool) error {
 	}
 	return fmt.Errorf("result link %s: want https", RedactURL(u.String()))
 }
+
+// MaxResultBytes bounds a downloaded result file; the upstream's largest,
+// a 1M-number task, is ~30 MB.
+const MaxResultBytes = 1 << 30
 
 // Download fetches a task's result into w and returns the bytes written.
 // It is not charged. The link is untrusted (see newDownloadClient); a 403 or
@@ -392,19 +509,24 @@ func (c *Client) Download(ctx context.Context, taskID, resultURL string, w io.Wr
 	if err != nil {
 		return 0, &APIError{Op: op, TaskID: taskID, Err: err}
 	}
-	resp, err := c.download.Do(req)
+	resp, err := c.download.do(req)
 	if err != nil {
 		c.calls.addError(0)
 		return 0, &APIError{Op: op, TaskID: taskID, Err: redactURLError(err)}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		// The body of a refused link is not quoted: it comes from whatever
+		// host the link named.
 		c.calls.addError(resp.StatusCode)
-		return 0, newAPIError(op, taskID, resp, body)
+		return 0, &APIError{Op: op, TaskID: taskID, StatusCode: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
-	n, err := io.Copy(w, resp.Body)
-	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
+	n, err := io.Copy(w, io.LimitReader(resp.Body, MaxResultBytes+1))
+	switch {
+	case err == nil && n > MaxResultBytes:
+		c.calls.addError(0)
+		return n, &APIError{Op: op, TaskID: taskID, Err: fmt.Errorf("%w: the result file is over %d bytes", ErrProtocol, int64(MaxResultBytes))}
+	case err == nil && resp.ContentLength >= 0 && n != resp.ContentLength:
 		err = fmt.Errorf("got %d of %d bytes", n, resp.ContentLength)
 	}
 	if err != nil {

@@ -3,8 +3,10 @@ package connector
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,4 +117,57 @@ func TestParseRetryAfter(t *testing.T) {
 
 func TestRedactURL(t *testing.T) {
 	require.Equal(t, "https://x.example/r.xlsx?REDACTED", RedactURL("https://user:pw@x.example/r.xlsx?sig=abc&exp=1"))
+}
+
+func TestClientKeepsTheKeyHome(t *testing.T) {
+	const key = "key-7d1e-very-secret"
+	var leaked atomic.Bool
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-API-Key") != "" {
+			leaked.Store(true)
+		}
+	}))
+	defer elsewhere.Close()
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+"/steal", http.StatusFound)
+	}))
+	defer redirecting.Close()
+	c, err := NewClient(redirecting.URL, key, "u")
+	require.NoError(t, err)
+	_, err = c.Task(context.Background(), "t1")
+	require.ErrorIs(t, err, ErrProtocol, "a redirect is not followed")
+	require.False(t, leaked.Load(), "the key never goes to another host")
+
+	echoing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprintf(w, `{"error":"key %s is not valid"}`, r.Header.Get("X-API-Key"))
+	}))
+	defer echoing.Close()
+	c, err = NewClient(echoing.URL, key, "u")
+	require.NoError(t, err)
+	_, err = c.Task(context.Background(), "t1")
+	require.ErrorIs(t, err, ErrUnauthorized)
+	require.NotContains(t, err.Error(), key)
+	require.ErrorContains(t, err, "key *** is not valid")
+
+	_, err = NewClient("https://me:pa55word@api.example.com", key, "u")
+	require.ErrorContains(t, err, "must not carry credentials")
+	require.NotContains(t, err.Error(), "pa55word")
+}
+
+func TestCreateRetriesOnlyWhenNothingWasCreated(t *testing.T) {
+	for code, wantPosts := range map[int]int64{500: 3, 503: 3, 429: 3, 502: 1, 504: 1, 400: 1} {
+		var posts atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			posts.Add(1)
+			w.WriteHeader(code)
+		}))
+		c, err := NewClient(srv.URL, "key-123456", "u", WithRetry(RetryPolicy{Attempts: 3, Base: time.Millisecond, MaxWait: time.Millisecond}))
+		require.NoError(t, err)
+		_, err = c.CreateTask(context.Background(), "a.txt", []byte("+41798284651\n"))
+		require.Error(t, err)
+		require.Equal(t, wantPosts, posts.Load(), "status %d", code)
+		require.Equal(t, code != 502 && code != 504, CreateRefused(err), "status %d", code)
+		srv.Close()
+	}
 }

@@ -75,7 +75,7 @@ func (e *APIError) Unwrap() []error {
 		kind = ErrPayment
 	case e.StatusCode == 403:
 		kind = ErrForbidden
-	case e.StatusCode == 404:
+	case e.StatusCode == 404, e.StatusCode == 410:
 		kind = ErrNotFound
 	case e.StatusCode == 429:
 		kind = ErrRateLimited

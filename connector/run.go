@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -296,28 +297,54 @@ func (j *Job) ensureTask(ctx context.Context, c Chunk, rec ChunkRecord, st *runS
 	}
 	rec = ChunkRecord{Hash: c.Hash, Index: c.Index, Numbers: len(c.Numbers), FirstRow: j.Plan.Origin[c.First], State: StateIntent, IntentAt: j.Clock.Now().UTC()}
 	if err := j.Journal.Put(rec); err != nil {
-		return rec, nil, err
+		return rec, nil, fmt.Errorf("connector: %s: %w", where, err)
+	}
+	if err := ctx.Err(); err != nil {
+		// Stopped while the intent was written: nothing was sent.
+		rec.State = StateNew
+		return rec, nil, errors.Join(err, j.Journal.Put(rec))
 	}
 	st.set(c.Index, func(p *ChunkProgress) { p.State = "creating" })
 	t, err := j.Client.CreateTask(ctx, fmt.Sprintf("chunk-%04d.txt", c.Index+1), c.Body())
 	if err != nil {
-		if errors.Is(err, ErrTransport) {
-			// The request may have arrived: keep the intent so that a
-			// rerun does not pay twice without being told.
-			return rec, nil, fmt.Errorf("connector: %s: %w", where, err)
+		var ae *APIError
+		switch {
+		case CreateRefused(err):
+			// A definite refusal: the upstream created nothing.
+			rec.State = StateNew
+			if perr := j.Journal.Put(rec); perr != nil {
+				err = errors.Join(err, perr)
+			}
+		case errors.As(err, &ae) && ae.StatusCode == http.StatusOK && ae.TaskID != "":
+			// Created, but the answer breaks the contract: keep the task so
+			// that no rerun pays for it again.
+			rec.State, rec.TaskID = StateCreated, ae.TaskID
+			if perr := j.putCreated(rec); perr != nil {
+				err = errors.Join(err, perr)
+			}
 		}
-		// A definite refusal: the upstream created nothing.
-		rec.State = StateNew
-		if perr := j.Journal.Put(rec); perr != nil {
-			err = errors.Join(err, perr)
-		}
+		// Otherwise the request may have arrived: the intent stays, so that
+		// a rerun does not pay twice without being told.
 		return rec, nil, fmt.Errorf("connector: %s: %w", where, err)
 	}
 	rec.State, rec.TaskID, rec.CreatedAt, rec.UpdatedAt = StateCreated, t.ID, t.CreatedAt, t.UpdatedAt
-	if err := j.Journal.Put(rec); err != nil {
-		return rec, nil, err
+	if err := j.putCreated(rec); err != nil {
+		return rec, nil, fmt.Errorf("connector: %s: %w", where, err)
 	}
 	return rec, t, nil
+}
+
+// putCreated journals a created task, trying a few times: losing the task
+// id would make the next run stop on a lost creation.
+func (j *Job) putCreated(rec ChunkRecord) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = j.Journal.Put(rec); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond << try)
+	}
+	return fmt.Errorf("task %s was created but could not be journaled (note its id; the next run will call this chunk's creation lost): %w", rec.TaskID, err)
 }
 
 // Submit creates the task of every chunk that has none yet, recorded in the

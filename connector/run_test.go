@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -296,4 +297,35 @@ func TestRunSurvivesSandboxRestart(t *testing.T) {
 	require.Equal(t, len(plan.Chunks), restarted.Stats().Creates, "tasks created before the restart were polled, not created again")
 	require.Zero(t, restarted.Stats().DuplicateUploads)
 	require.Positive(t, sum.Resumed)
+}
+
+func TestRunKeepsATaskWhoseAnswerBreaksTheContract(t *testing.T) {
+	var posts, polls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			posts.Add(1)
+			w.Write([]byte(`{"task_id":"t-odd","status":"queued","total":0}`))
+			return
+		}
+		polls.Add(1)
+		w.Write([]byte(`{"task_id":"t-odd","status":"queued","total":0}`))
+	}))
+	defer srv.Close()
+	plan, err := NewPlan([]Input{{Name: "n.txt", R: strings.NewReader("+41798284651\n")}}, PlanOptions{})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	for run := 0; run < 2; run++ {
+		j, err := OpenJournal(dir, JobRecord{APIURL: srv.URL, UserID: "u", Chunks: []string{plan.Chunks[0].Hash}})
+		require.NoError(t, err)
+		c, err := NewClient(srv.URL, "key-123456", "u")
+		require.NoError(t, err)
+		job := &Job{Client: c, Plan: plan, Journal: j, Clock: newVirtualClock(), Out: func(arrow.RecordBatch) error { return nil }}
+		_, err = job.Run(context.Background())
+		require.ErrorContains(t, err, `unknown status "queued"`)
+		require.Equal(t, "t-odd", j.Record(plan.Chunks[0].Hash).TaskID)
+		require.EqualValues(t, 1, c.Calls().Snapshot().Creates+c.Calls().Snapshot().Statuses, "the odd answer is still charged, and counted")
+		j.Close()
+	}
+	require.EqualValues(t, 1, posts.Load(), "the task is kept, never created again")
+	require.EqualValues(t, 1, polls.Load(), "the rerun polls it instead")
 }

@@ -95,6 +95,18 @@ func decodeTask(body []byte) (*Task, error) {
 	return t, nil
 }
 
+// partialTaskID digs the task id out of an answer that does not decode as a
+// whole, or returns "".
+func partialTaskID(body []byte) string {
+	var w struct {
+		TaskID string `json:"task_id"`
+	}
+	if json.Unmarshal(body, &w) != nil || len(w.TaskID) > 128 {
+		return ""
+	}
+	return w.TaskID
+}
+
 func decodeCount(n json.Number) (int, error) {
 	if n == "" {
 		return 0, nil

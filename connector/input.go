@@ -186,6 +186,9 @@ func readCSV(in Input, fn rowFunc) error {
 	cr.Comma = sniffDelimiter(head, in.Name)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
+	// Quotes stay strict: a lenient reader lets an unclosed quote swallow
+	// every later row into one field, losing rows without a word. A broken
+	// quote stops the input with its line and column instead.
 	header, err := cr.Read()
 	if err == io.EOF {
 		return nil

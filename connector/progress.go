@@ -88,10 +88,10 @@ func (st *runState) report() {
 	if st.job.Progress == nil {
 		return
 	}
-	p := st.snapshot()
+	// The snapshot is taken under reportMu, so reports never go backwards.
 	st.reportMu.Lock()
 	defer st.reportMu.Unlock()
-	st.job.Progress(p)
+	st.job.Progress(st.snapshot())
 }
 
 // tick reports about once a second until stopped.

@@ -120,6 +120,9 @@ func (j *Job) Run(ctx context.Context) (*Summary, error) {
 		results[i] = make(chan chunkResult, 1)
 	}
 	sem := make(chan struct{}, parallel)
+	// The first chunk to fail stops the run at once, not when its turn in
+	// the output comes: a refused key or an empty balance concerns them all.
+	failed := make(chan error, 1)
 	var wg sync.WaitGroup
 	for i, c := range j.Plan.Chunks {
 		wg.Add(1)
@@ -135,6 +138,12 @@ func (j *Job) Run(ctx context.Context) (*Summary, error) {
 			res, err := j.advance(ctx, c, st)
 			res.err = err
 			results[i] <- res
+			if err != nil && ctx.Err() == nil {
+				select {
+				case failed <- err:
+				default:
+				}
+			}
 		}()
 	}
 	stopTicker := st.tick(ctx)
@@ -149,6 +158,8 @@ func (j *Job) Run(ctx context.Context) (*Summary, error) {
 		var res chunkResult
 		select {
 		case res = <-results[i]:
+		case err := <-failed:
+			return nil, err
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -258,13 +269,17 @@ func (j *Job) advance(ctx context.Context, c Chunk, st *runState) (chunkResult, 
 	where = fmt.Sprintf("%s, task %s", where, rec.TaskID)
 
 	task, err := j.watch(ctx, c, rec, created, st)
+	if errors.Is(err, ErrNotFound) {
+		return res, fmt.Errorf("connector: %s: %w; the upstream no longer knows this task (expired, or another user id?): "+
+			"check --user-id, or start afresh with another --state directory (the chunk is then created and charged again)", where, err)
+	}
 	if err != nil {
 		return res, fmt.Errorf("connector: %s: %w", where, err)
 	}
 	if rec.State != StateExported {
 		rec.State, rec.UpdatedAt = StateExported, task.UpdatedAt
 		if err := j.Journal.Put(rec); err != nil {
-			return res, err
+			return res, fmt.Errorf("connector: %s: %w", where, err)
 		}
 	}
 	if !task.CreatedAt.IsZero() && !task.UpdatedAt.IsZero() {
@@ -278,7 +293,7 @@ func (j *Job) advance(ctx context.Context, c Chunk, st *runState) (chunkResult, 
 	}
 	rec.State, rec.ResultFile = StateDownloaded, filepath.Base(path)
 	if err := j.Journal.Put(rec); err != nil {
-		return res, err
+		return res, fmt.Errorf("connector: %s: %w", where, err)
 	}
 	st.set(c.Index, func(p *ChunkProgress) { p.State = "downloaded"; p.Done = len(c.Numbers) })
 	res.path, res.updatedAt = path, task.UpdatedAt

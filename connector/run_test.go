@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -328,4 +329,42 @@ func TestRunKeepsATaskWhoseAnswerBreaksTheContract(t *testing.T) {
 	}
 	require.EqualValues(t, 1, posts.Load(), "the task is kept, never created again")
 	require.EqualValues(t, 1, polls.Load(), "the rerun polls it instead")
+}
+
+func TestRunStopsAtTheFirstFailedChunk(t *testing.T) {
+	// Chunk 1 would take a minute; chunk 2 is refused at once. The run
+	// reports chunk 2 without waiting for chunk 1.
+	sandboxSrv := emulator.New(emulator.WithSeed(5), emulator.WithSpeed(10), emulator.WithStartDelay(0))
+	refuse := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			body, _ := io.ReadAll(r.Body)
+			if strings.Contains(string(body), "+41791000600") { // the first number of chunk 2
+				w.WriteHeader(http.StatusBadRequest)
+				w.Write([]byte(`{"error":"file rejected"}`))
+				return
+			}
+			r.Body = io.NopCloser(strings.NewReader(string(body)))
+		}
+		sandboxSrv.ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(refuse)
+	defer srv.Close()
+	var b strings.Builder
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&b, "+4179%07d\n", 1000000+i)
+	}
+	plan, err := NewPlan([]Input{{Name: "n.txt", R: strings.NewReader(b.String())}}, PlanOptions{ChunkSize: 600})
+	require.NoError(t, err)
+	j, err := OpenJournal(t.TempDir(), JobRecord{APIURL: srv.URL, UserID: "u"})
+	require.NoError(t, err)
+	defer j.Close()
+	c, err := NewClient(srv.URL, emulator.DefaultAPIKey, "u")
+	require.NoError(t, err)
+	job := &Job{Client: c, Plan: plan, Journal: j, Parallel: 2, Out: func(arrow.RecordBatch) error { return nil }}
+	_, err = job.Run(context.Background())
+	require.ErrorIs(t, err, ErrBadRequest)
+	require.ErrorContains(t, err, "chunk 2 of 2")
+	for _, task := range sandboxSrv.Tasks() {
+		require.NotEqual(t, emulator.StatusExported, task.Status, "chunk 1 was still running when the run stopped")
+	}
 }

@@ -248,3 +248,48 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// tasksBeside looks through the journals in the directories beside dir that
+// belong to the same API URL and user, and returns the created tasks they
+// hold for the wanted chunk hashes. Unreadable journals are passed over:
+// they cannot make a run pay twice, only miss a saving.
+func tasksBeside(dir, apiURL, userID string, want map[string]Chunk) (map[string]ChunkRecord, error) {
+	parent := filepath.Dir(filepath.Clean(dir))
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return nil, nil
+	}
+	found := map[string]ChunkRecord{}
+	for _, e := range entries {
+		other := filepath.Join(parent, e.Name())
+		if !e.IsDir() || other == filepath.Clean(dir) {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(other, "job.json"))
+		if err != nil {
+			continue
+		}
+		var job JobRecord
+		if json.Unmarshal(b, &job) != nil || job.APIURL != apiURL || job.UserID != userID {
+			continue
+		}
+		for hash := range want {
+			if _, ok := found[hash]; ok {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(other, "chunks", hash+".json"))
+			if err != nil {
+				continue
+			}
+			var rec ChunkRecord
+			if json.Unmarshal(b, &rec) != nil || rec.Hash != hash || rec.TaskID == "" {
+				continue
+			}
+			switch rec.State {
+			case StateCreated, StateExported, StateDownloaded:
+				found[hash] = rec
+			}
+		}
+	}
+	return found, nil
+}

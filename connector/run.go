@@ -111,6 +111,9 @@ func (j *Job) Run(ctx context.Context) (*Summary, error) {
 	if err := j.checkLost(); err != nil {
 		return nil, err
 	}
+	if err := j.adopt(); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -372,6 +375,9 @@ func (j *Job) Submit(ctx context.Context) ([]string, error) {
 	if err := j.checkLost(); err != nil {
 		return nil, err
 	}
+	if err := j.adopt(); err != nil {
+		return nil, err
+	}
 	st := newRunState(j)
 	ids := make([]string, len(j.Plan.Chunks))
 	for i, c := range j.Plan.Chunks {
@@ -382,6 +388,37 @@ func (j *Job) Submit(ctx context.Context) ([]string, error) {
 		}
 	}
 	return ids, nil
+}
+
+// adopt takes over, for each chunk this journal has no task for, the task
+// that a journal beside it (same API and user) holds for the same chunk
+// content. So a job whose input changed, say rows appended, keeps the tasks
+// of its unchanged chunks and pays only for the new ones. Tasks in an
+// unfinished journal are shared too: the same chunk is never created twice,
+// whichever job asks first.
+func (j *Job) adopt() error {
+	want := map[string]Chunk{}
+	for _, c := range j.Plan.Chunks {
+		if j.Journal.Record(c.Hash).State == StateNew {
+			want[c.Hash] = c
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	found, err := tasksBeside(j.Journal.Dir(), j.Client.BaseURL(), j.Client.userID, want)
+	if err != nil {
+		return err
+	}
+	for hash, rec := range found {
+		c := want[hash]
+		adopted := ChunkRecord{Hash: hash, Index: c.Index, Numbers: len(c.Numbers), FirstRow: j.Plan.Origin[c.First],
+			State: StateCreated, TaskID: rec.TaskID, CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt}
+		if err := j.Journal.Put(adopted); err != nil {
+			return fmt.Errorf("connector: %s: %w", j.describe(c), err)
+		}
+	}
+	return nil
 }
 
 // checkLost stops a run before it calls anything when the journal holds a

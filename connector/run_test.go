@@ -80,10 +80,11 @@ func newJob(t *testing.T, sb *sandbox, clock *virtualClock, plan *Plan, dir stri
 	for i, c := range plan.Chunks {
 		hashes[i] = c.Hash
 	}
-	j, err := OpenJournal(dir, JobRecord{APIURL: sb.url, UserID: "test-user", Inputs: []string{"numbers.txt"}, ChunkSize: 500, Region: "CH", Numbers: len(plan.Numbers), Chunks: hashes})
+	client := sb.client(t)
+	j, err := OpenJournal(dir, JobRecord{APIURL: client.BaseURL(), UserID: "test-user", Inputs: []string{"numbers.txt"}, ChunkSize: 500, Region: "CH", Numbers: len(plan.Numbers), Chunks: hashes})
 	require.NoError(t, err)
 	t.Cleanup(func() { j.Close() })
-	return &Job{Client: sb.client(t), Plan: plan, Journal: j, Out: out.out, Clock: clock, Parallel: 3}
+	return &Job{Client: client, Plan: plan, Journal: j, Out: out.out, Clock: clock, Parallel: 3}
 }
 
 func TestRunEndToEnd(t *testing.T) {
@@ -367,4 +368,33 @@ func TestRunStopsAtTheFirstFailedChunk(t *testing.T) {
 	for _, task := range sandboxSrv.Tasks() {
 		require.NotEqual(t, emulator.StatusExported, task.Status, "chunk 1 was still running when the run stopped")
 	}
+}
+
+func TestRunAdoptsTasksOfAChangedInput(t *testing.T) {
+	clock := newVirtualClock()
+	sb := newSandbox(t, emulator.WithClock(clock), emulator.WithSpeed(100), emulator.WithStartDelay(time.Second), emulator.WithExportDelay(time.Second))
+	in := makeInput(t, 1000)
+	root := t.TempDir()
+	plan, err := NewPlan([]Input{{Name: "numbers.txt", R: strings.NewReader(in.text)}}, PlanOptions{Region: "CH", ChunkSize: 300})
+	require.NoError(t, err)
+	job := newJob(t, sb, clock, plan, filepath.Join(root, "first"), newCollect())
+	_, err = job.Run(context.Background())
+	require.NoError(t, err)
+	job.Journal.Close()
+	require.Equal(t, 4, sb.Stats().Creates)
+
+	// Rows appended: the first three chunks are unchanged, the last grows
+	// and a fifth appears. A new journal beside the first adopts the three.
+	more := in.text + strings.Join(validNumbers(t, 1300)[1000:], "\n") + "\n"
+	plan2, err := NewPlan([]Input{{Name: "numbers.txt", R: strings.NewReader(more)}}, PlanOptions{Region: "CH", ChunkSize: 300})
+	require.NoError(t, err)
+	require.Equal(t, plan.Chunks[2].Hash, plan2.Chunks[2].Hash)
+	out := newCollect()
+	job2 := newJob(t, sb, clock, plan2, filepath.Join(root, "second"), out)
+	sum, err := job2.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, len(plan2.Numbers), out.n)
+	require.Equal(t, 4+len(plan2.Chunks)-3, sb.Stats().Creates, "only the changed and new chunks are created")
+	require.Equal(t, 3, sum.Resumed)
+	require.Zero(t, sb.Stats().DuplicateFiles)
 }

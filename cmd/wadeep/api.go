@@ -34,15 +34,13 @@ func (a *apiFlags) client(env *cliEnv, opts ...connector.ClientOption) (*connect
 		}
 		return env.getenv(envName)
 	}
-	key := pick(a.key, "WADEEP_API_KEY")
-	if key == "" {
-		if file := pick(a.keyFile, "WADEEP_API_KEY_FILE"); file != "" {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				return nil, fmt.Errorf("reading the API key file: %w", err)
-			}
-			key = strings.TrimSpace(string(b))
-		}
+	// The most explicit source wins: flags before the environment, and a
+	// key given directly before a key file at the same level.
+	key, err := firstKey(
+		keySource{value: a.key}, keySource{file: a.keyFile},
+		keySource{value: env.getenv("WADEEP_API_KEY")}, keySource{file: env.getenv("WADEEP_API_KEY_FILE")})
+	if err != nil {
+		return nil, err
 	}
 	c, err := connector.NewClient(pick(a.url, "WADEEP_API_URL"), key, pick(a.userID, "WADEEP_USER_ID"),
 		append([]connector.ClientOption{connector.WithHTTPClient(&http.Client{Timeout: a.timeout})}, opts...)...)
@@ -58,4 +56,22 @@ func (a *apiFlags) userIDFrom(env *cliEnv) string {
 		return a.userID
 	}
 	return env.getenv("WADEEP_USER_ID")
+}
+
+type keySource struct{ value, file string }
+
+func firstKey(sources ...keySource) (string, error) {
+	for _, s := range sources {
+		if s.value != "" {
+			return s.value, nil
+		}
+		if s.file != "" {
+			b, err := os.ReadFile(s.file)
+			if err != nil {
+				return "", fmt.Errorf("reading the API key file: %w", err)
+			}
+			return strings.TrimSpace(string(b)), nil
+		}
+	}
+	return "", nil
 }

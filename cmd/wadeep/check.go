@@ -54,8 +54,15 @@ func (f *checkFlags) plan(env *cliEnv, inputs []string) (*connector.Plan, error)
 	if len(inputs) == 0 {
 		return nil, usagef("no INPUT given (a .txt or .csv file, or - for stdin)")
 	}
-	if f.chunkSize <= 0 {
+	switch {
+	case f.chunkSize <= 0:
 		return nil, usagef("--chunk-size %d: want a positive number", f.chunkSize)
+	case f.parallel <= 0:
+		return nil, usagef("--parallel %d: want a positive number", f.parallel)
+	case f.pollFloor <= 0:
+		return nil, usagef("--poll-floor %s: want a positive duration", f.pollFloor)
+	case f.timeout < 0:
+		return nil, usagef("--timeout %s: want a positive duration, or 0 for none", f.timeout)
 	}
 	shard, err := connector.ParseShard(f.shard)
 	if err != nil {
@@ -208,7 +215,7 @@ func printSummary(env *cliEnv, p *connector.Plan, s *connector.Summary, took tim
 	w := env.stderr
 	fmt.Fprintf(w, "rows in: %d; profiles out: %d (%d checked, %d failed upstream); %s\n",
 		p.Rows, s.Profiles, s.Profiles-s.Failed, s.Failed, rejectLine(p))
-	fmt.Fprintf(w, "tasks: %d (%d created now, %d from an earlier run); charged calls: %d (%d creations, %d status); downloads: %d; errors retried: %d\n",
+	fmt.Fprintf(w, "tasks: %d (%d created now, %d from an earlier run); charged calls: %d (%d creations, %d status); downloads: %d; refused or failed calls (free): %d\n",
 		s.Tasks, s.Created, s.Resumed, s.Calls.Charged(), s.Calls.Creates, s.Calls.Statuses, s.Calls.Downloads, s.Calls.Errors)
 	if s.Dropped > 0 {
 		fmt.Fprintf(w, "left out %d result rows for numbers that were not uploaded or came twice\n", s.Dropped)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -73,9 +74,30 @@ func cmdSubmit(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	// submit shares check's flags so that a later check finds the same
+	// journal; those about outputs and polling have nothing to act on here.
+	var unused []string
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "out", "rejects", "poll-floor", "parallel":
+			unused = append(unused, "--"+fl.Name)
+		}
+	})
+	if len(unused) > 0 {
+		return usagef("%s: not used by submit (it only creates the tasks; check writes the outputs)", strings.Join(unused, ", "))
+	}
+	if f.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+	}
 	plan, err := f.plan(env, inputs)
 	if err != nil {
 		return err
+	}
+	if f.dryRun {
+		printDryRun(env, plan)
+		return nil
 	}
 	client, err := f.api.client(env)
 	if err != nil {

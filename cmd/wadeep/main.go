@@ -17,7 +17,7 @@ import (
 const usage = `wadeep: run phone numbers through the WhatsApp Bulk Number Checker Deep API
 
 Usage:
-  wadeep check [flags] INPUT...          check numbers end to end (INPUT: .txt .csv .tsv or - for stdin)
+  wadeep check [flags] INPUT...          check numbers end to end (INPUT: .txt .csv .tsv .xlsx .arrow .parquet or -)
   wadeep convert RESULTS.xlsx --out FILE  convert a result file downloaded elsewhere
   wadeep submit [flags] INPUT...         create the tasks only; print their ids
   wadeep status [flags] TASK             print a task's state (a charged call)

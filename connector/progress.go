@@ -47,6 +47,14 @@ func (st *runState) observe(i int, tr *pollTracker, t *Task, now time.Time) {
 	})
 }
 
+// next asks the chunk's tracker for its next wait, under the lock that
+// snapshot reads trackers under.
+func (st *runState) next(tr *pollTracker, now time.Time) time.Duration {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return tr.next(now)
+}
+
 // snapshot builds a Progress; between status calls, a processing chunk's
 // count is extrapolated from its estimated speed and marked Estimated.
 func (st *runState) snapshot() Progress {

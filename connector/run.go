@@ -216,7 +216,7 @@ func (j *Job) convert(c Chunk, res chunkResult) (rows, failed, dropped int64, er
 		}
 	}
 	if err := r.Err(); err != nil {
-		return rows, failed, 0, fmt.Errorf("connector: chunk %d (task %s): %w", c.Index+1, res.taskID, err)
+		return rows, failed, 0, fmt.Errorf("connector: chunk %d (task %s): %w (the result file is kept at %s; delete it to fetch it again)", c.Index+1, res.taskID, err, res.path)
 	}
 	return rows, failed, int64(r.Dropped()), nil
 }
@@ -461,7 +461,7 @@ func (j *Job) watch(ctx context.Context, c Chunk, rec ChunkRecord, created *Task
 	st.set(c.Index, func(p *ChunkProgress) { p.TaskID, p.Resumed = rec.TaskID, created == nil })
 	if created != nil {
 		st.observe(c.Index, tr, created, j.Clock.Now())
-		if err := j.Clock.Sleep(ctx, tr.next(j.Clock.Now())); err != nil {
+		if err := j.Clock.Sleep(ctx, st.next(tr, j.Clock.Now())); err != nil {
 			return nil, err
 		}
 	}
@@ -475,7 +475,7 @@ func (j *Job) watch(ctx context.Context, c Chunk, rec ChunkRecord, created *Task
 		if t.Status == StatusExported {
 			return t, nil
 		}
-		if err := j.Clock.Sleep(ctx, tr.next(now)); err != nil {
+		if err := j.Clock.Sleep(ctx, st.next(tr, now)); err != nil {
 			return nil, err
 		}
 	}

@@ -21,17 +21,21 @@ func cmdEmulate(ctx context.Context, env *cliEnv, args []string) error {
 	fault429 := fs.Float64("fault-429", 0, "fraction of requests answered 429 with Retry-After")
 	cut := fs.Int("cut-downloads", 0, "cut the first N downloads of each result file midway")
 	linkTTL := fs.Duration("link-ttl", 0, "result links expire this long after the status call that gave them (0: never)")
-	seed := fs.Uint64("seed", 1, "seed of task ids and injected faults")
+	seed := fs.Uint64("seed", 0, "seed of task ids, link tokens and injected faults, for reproducible runs (default: random)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	s := emulator.New(
+	opts := []emulator.Option{
 		emulator.WithAPIKey(*key), emulator.WithSpeed(*speed),
 		emulator.WithStartDelay(*startDelay), emulator.WithExportDelay(*exportDelay),
-		emulator.WithFailureRate(*failureRate), emulator.WithSeed(*seed),
+		emulator.WithFailureRate(*failureRate),
 		emulator.WithFault500(*fault500), emulator.WithFault429(*fault429),
 		emulator.WithCutDownloads(*cut), emulator.WithLinkTTL(*linkTTL),
-	)
+	}
+	if *seed != 0 {
+		opts = append(opts, emulator.WithSeed(*seed))
+	}
+	s := emulator.New(opts...)
 	url, stop, err := s.Start(*addr)
 	if err != nil {
 		return err

@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"math"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,4 +254,51 @@ func TestKeyNeverWritten(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a command writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestEmulateCommand(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"emulate", "--addr", "127.0.0.1:0", "--key", "emu-key-1", "--speed", "Inf",
+			"--start-delay", "0s", "--export-delay", "0s"}, strings.NewReader(""), io.Discard, &stderr)
+	}()
+	var url string
+	require.Eventually(t, func() bool {
+		m := regexp.MustCompile(`--api-url (\S+)`).FindStringSubmatch(stderr.String())
+		if m != nil {
+			url = m[1]
+		}
+		return m != nil
+	}, 10*time.Second, 10*time.Millisecond)
+
+	dir := t.TempDir()
+	in := filepath.Join(dir, "n.txt")
+	require.NoError(t, os.WriteFile(in, []byte("+41798284651\n"), 0o600))
+	code, _, errOut := cli(t, "", "check", in, "--api-url", url, "--api-key", "emu-key-1", "--user-id", "u",
+		"--state", filepath.Join(dir, "s"), "--poll-floor", "10ms", "--out", filepath.Join(dir, "o.csv"))
+	require.Equal(t, 0, code, errOut)
+
+	cancel()
+	require.Equal(t, 0, <-done)
+	require.Contains(t, stderr.String(), "sandbox stopped: 1 tasks created")
 }

@@ -3,13 +3,17 @@ package arrowconv
 import (
 	"archive/zip"
 	"bufio"
-	"compress/flate"
 	"errors"
 	"fmt"
 	"hash"
 	"hash/crc32"
 	"io"
 	"strings"
+
+	// klauspost's inflater is API-compatible with compress/flate and about
+	// 30 % faster on result sheets, the reader's longest stage
+	// (docs/performance.md).
+	"github.com/klauspost/compress/flate"
 )
 
 // ratioGrace is how far an entry inflates before its compression ratio is

@@ -85,6 +85,30 @@ func (f *checkFlags) jobRecord(c *connector.Client, userID string, inputs []stri
 	return connector.JobRecord{APIURL: c.BaseURL(), UserID: userID, Inputs: inputs, Region: strings.ToUpper(f.region), ChunkSize: f.chunkSize, Shard: f.shard, Numbers: len(p.Numbers), Chunks: hashes}
 }
 
+// setup is what check and submit do first: apply --timeout, read the
+// inputs into a plan, and make the client. With --dry-run it prints the plan
+// instead and returns no client.
+func (f *checkFlags) setup(ctx context.Context, env *cliEnv, inputs []string) (context.Context, context.CancelFunc, *connector.Plan, *connector.Client, error) {
+	cancel := context.CancelFunc(func() {})
+	if f.timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+	}
+	plan, err := f.plan(env, inputs)
+	if err != nil || f.dryRun {
+		if err == nil {
+			printDryRun(env, plan)
+		}
+		cancel()
+		return ctx, nil, nil, nil, err
+	}
+	client, err := f.api.client(env)
+	if err != nil {
+		cancel()
+		return ctx, nil, nil, nil, err
+	}
+	return ctx, cancel, plan, client, nil
+}
+
 // openJournal opens the journal of this job: --state, or the job's own
 // directory under the user's state dir.
 func (f *checkFlags) openJournal(env *cliEnv, client *connector.Client, inputs []string, plan *connector.Plan) (*connector.Journal, error) {
@@ -126,27 +150,15 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if f.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, f.timeout)
-		defer cancel()
-	}
 	out, err := newProfileOut(f.out, env.stdout, env.stderr)
 	if err != nil {
 		return err
 	}
-	plan, err := f.plan(env, inputs)
-	if err != nil {
+	ctx, cancel, plan, client, err := f.setup(ctx, env, inputs)
+	if err != nil || client == nil {
 		return err
 	}
-	if f.dryRun {
-		printDryRun(env, plan)
-		return nil
-	}
-	client, err := f.api.client(env)
-	if err != nil {
-		return err
-	}
+	defer cancel()
 	if f.rejects != "" {
 		if err := writeRejects(f.rejects, plan.Rejects); err != nil {
 			return fmt.Errorf("writing rejects: %w", err)

@@ -86,23 +86,11 @@ func cmdSubmit(ctx context.Context, env *cliEnv, args []string) error {
 	if len(unused) > 0 {
 		return usagef("%s: not used by submit (it only creates the tasks; check writes the outputs)", strings.Join(unused, ", "))
 	}
-	if f.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, f.timeout)
-		defer cancel()
-	}
-	plan, err := f.plan(env, inputs)
-	if err != nil {
+	ctx, cancel, plan, client, err := f.setup(ctx, env, inputs)
+	if err != nil || client == nil {
 		return err
 	}
-	if f.dryRun {
-		printDryRun(env, plan)
-		return nil
-	}
-	client, err := f.api.client(env)
-	if err != nil {
-		return err
-	}
+	defer cancel()
 	journal, err := f.openJournal(env, client, inputs, plan)
 	if err != nil {
 		return err

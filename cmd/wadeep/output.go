@@ -77,10 +77,10 @@ func (o *profileOut) close() error {
 	return o.w.Close()
 }
 
-// abort drops a half-written output file.
+// abort drops a half-written output: no file appears, no footer is written.
 func (o *profileOut) abort() {
-	if f, ok := o.w.(*sink.File); ok {
-		f.Abort()
+	if a, ok := o.w.(interface{ Abort() error }); ok {
+		a.Abort()
 	}
 }
 

@@ -3,6 +3,7 @@ package connector
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -151,8 +152,23 @@ func (c *Client) CreateTask(ctx context.Context, fileName string, numbers []byte
 // createRetryable says which refused creations may be sent again: those
 // where the upstream surely created nothing. The contract says so of 500;
 // 429 and 503 are refusals at the door. A 502 or 504 comes from a proxy in
-// front, which cannot know whether the upstream created the task.
+// front, which cannot know whether the upstream created the task. A request
+// that never left (code 0 with NotSent) is retried by withRetry.
 func createRetryable(code int) bool { return code == 429 || code == 500 || code == 503 }
+
+// notSent reports whether a transport error happened before the request
+// could leave: the connection was never made (refused, unreachable, a name
+// that does not resolve) or its TLS handshake failed.
+func notSent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	var cert *tls.CertificateVerificationError
+	var rh tls.RecordHeaderError
+	return errors.As(err, &dns) || errors.As(err, &cert) || errors.As(err, &rh)
+}
 
 // readRetryable says which failed reads may be sent again: any that a retry
 // can mend, including those that got no answer at all.
@@ -160,13 +176,16 @@ func readRetryable(code int) bool { return code == 0 || code == 429 || code >= 5
 
 // CreateRefused reports whether err from CreateTask means the upstream
 // certainly created no task (so the chunk can be uploaded again without
-// paying twice): a 4xx refusal, or a 500 or 503, which the contract calls
-// free. Anything else (no answer, a 502 or 504 from a proxy, a 200 that does
+// paying twice): a request that never left, a 4xx refusal, or a 500 or 503,
+// which the contract calls free. Anything else (no answer, a 502 or 504 from a proxy, a 200 that does
 // not decode, a redirect) leaves it unknown.
 func CreateRefused(err error) bool {
 	var ae *APIError
 	if !errors.As(err, &ae) {
 		return false
+	}
+	if ae.NotSent {
+		return true
 	}
 	switch c := ae.StatusCode; {
 	case c >= 400 && c < 500:
@@ -201,7 +220,7 @@ func (c *Client) doTask(req *http.Request, op, taskID string, charged func()) (*
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, &APIError{Op: op, TaskID: taskID, Err: redactURLError(err)}
+		return nil, &APIError{Op: op, TaskID: taskID, Err: redactURLError(err), NotSent: notSent(err)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -337,7 +356,7 @@ func (c *Client) withRetry(ctx context.Context, op, taskID string, retryable fun
 			return &APIError{Op: op, TaskID: taskID, Err: err}
 		}
 		c.calls.addError(ae.StatusCode)
-		if !retryable(ae.StatusCode) || n+1 >= attempts || ctx.Err() != nil {
+		if !(retryable(ae.StatusCode) || ae.NotSent) || n+1 >= attempts || ctx.Err() != nil {
 			return err
 		}
 		if err := c.sleep(ctx, c.retry.backoff(n, ae.RetryAfter)); err != nil {

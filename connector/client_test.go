@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -170,4 +171,19 @@ func TestCreateRetriesOnlyWhenNothingWasCreated(t *testing.T) {
 		require.Equal(t, code != 502 && code != 504, CreateRefused(err), "status %d", code)
 		srv.Close()
 	}
+}
+
+func TestCreateNeverSentIsRefused(t *testing.T) {
+	// Nothing listens there: the request cannot leave, so the chunk is
+	// safe to upload again later, not a lost creation.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	c, err := NewClient("http://"+addr, "key-123456", "u", WithRetry(RetryPolicy{Attempts: 2, Base: time.Millisecond, MaxWait: time.Millisecond}))
+	require.NoError(t, err)
+	_, err = c.CreateTask(context.Background(), "a.txt", []byte("+41798284651\n"))
+	require.ErrorIs(t, err, ErrTransport)
+	require.True(t, CreateRefused(err), "%v", err)
+	require.EqualValues(t, 2, c.Calls().Snapshot().Errors, "a request that never left is retried")
 }

@@ -28,6 +28,10 @@ type APIError struct {
 	Message    string        // the upstream's own words, shortened
 	RetryAfter time.Duration // from a Retry-After header, if any
 	Err        error         // the underlying cause for transport errors
+	// NotSent is set on a transport error that happened before any byte of
+	// the request left (no connection could be made): the upstream never
+	// saw it.
+	NotSent bool
 }
 
 func (e *APIError) Error() string {

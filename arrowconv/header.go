@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // source says what a result column feeds.
@@ -18,7 +20,7 @@ const (
 	srcCategory
 	srcGender
 	srcHairColor
-	srcDropped // never carried: see dropKeys
+	srcDropped // never carried: see NeverCarried
 	srcExtra   // unknown column, passed through as utf8
 )
 
@@ -33,16 +35,6 @@ var knownKeys = map[string]source{
 	"gender":     srcGender,
 	"haircolor":  srcHairColor,
 	"haircolour": srcHairColor,
-}
-
-// dropKeys are headers whose columns are dropped on read and never carried to
-// any output: race/ethnicity inferred from a face (DESIGN §3, docs/privacy.md).
-var dropKeys = map[string]bool{
-	"skincolor":  true, // dropped, never carried
-	"skincolour": true,
-	"skintone":   true,
-	"ethnicity":  true,
-	"race":       true,
 }
 
 // requiredSources are the documented result columns a file must have; the
@@ -60,17 +52,35 @@ var requiredSources = []struct {
 	{srcHairColor, "hair_color"},
 }
 
-// NeverCarried reports whether a column name, under any case or spacing,
-// names data wadeep never carries: race or ethnicity inferred from a face
-// (skin_color and its spellings are dropped on read and never written).
-// Sinks use it to refuse such a column.
-func NeverCarried(name string) bool { return dropKeys[HeaderKey(name)] }
+// NeverCarried reports whether a column name names data wadeep never
+// carries: race or ethnicity inferred from a face (DESIGN §3,
+// docs/privacy.md). Such columns are dropped on read and never written; the
+// rule errs wide, since a new spelling must not slip through: any name that,
+// after Unicode compatibility folding, mentions skin colour or tone, anything
+// ethnic, or the word race; all dropped (skin_color, "Skin Colour (detected)",
+// "Ethnicity/Race", race_ethnicity, full-width ｓｋｉｎ＿ｃｏｌｏｒ).
+func NeverCarried(name string) bool {
+	key := HeaderKey(name)
+	if strings.Contains(key, "skin") && (strings.Contains(key, "color") || strings.Contains(key, "colour") || strings.Contains(key, "tone")) {
+		return true
+	}
+	if strings.Contains(key, "ethnic") {
+		return true
+	}
+	for _, word := range strings.Split(snakeName(norm.NFKC.String(name)), "_") {
+		if word == "race" || word == "races" || word == "racial" {
+			return true
+		}
+	}
+	return false
+}
 
-// HeaderKey reduces a header to lower-case letters and digits, so that
-// "Hair Color", "hair_color" and "HAIRCOLOR" all match.
+// HeaderKey reduces a header to lower-case letters and digits, after
+// Unicode compatibility folding, so that "Hair Color", "hair_color",
+// "HAIRCOLOR" and a full-width "ｈａｉｒ＿ｃｏｌｏｒ" all match.
 func HeaderKey(h string) string {
 	var b strings.Builder
-	for _, r := range h {
+	for _, r := range norm.NFKC.String(h) {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			b.WriteRune(unicode.ToLower(r))
 		}
@@ -134,7 +144,7 @@ func mapHeader(cells []string, allowMissing bool) (*headerMap, error) {
 		switch {
 		case key == "":
 			h.cols[i] = srcIgnore
-		case dropKeys[key]:
+		case NeverCarried(c):
 			h.cols[i] = srcDropped
 		case knownKeys[key] != 0:
 			src := knownKeys[key]

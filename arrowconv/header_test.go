@@ -96,3 +96,17 @@ func TestValueParsing(t *testing.T) {
 	require.Equal(t, "profile_name", snakeName(" Profile  Name "))
 	require.Equal(t, "last_seen_at", snakeName("lastSeenAt"))
 }
+
+func TestNeverCarried(t *testing.T) {
+	for _, name := range []string{"skin_color", "Skin Colour", "SKINCOLOR", "skin tone", "skinTone", "Ethnicity", "ethnicity_race",
+		"Ethnicity/Race", "race", "race_ethnicity", "Race", "skin color (detected)", "skin_colour_label", "ｓｋｉｎ＿ｃｏｌｏｒ", "racial group"} {
+		require.True(t, NeverCarried(name), name)
+		h, err := mapHeader(append([]string{name}, "Number", "whatsapp", "avatar", "age", "category", "gender", "hair_color"), false)
+		require.NoError(t, err, name)
+		require.Equal(t, srcDropped, h.cols[0], name)
+		require.Empty(t, h.extras, name)
+	}
+	for _, name := range []string{"hair_color", "trace_id", "grace", "racecar", "avatar", "skin_care_brand", "tone_of_voice", "number"} {
+		require.False(t, NeverCarried(name), name)
+	}
+}

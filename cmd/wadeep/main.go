@@ -21,7 +21,7 @@ Usage:
   wadeep convert RESULTS.xlsx --out FILE  convert a result file downloaded elsewhere
   wadeep submit [flags] INPUT...         create the tasks only; print their ids
   wadeep status [flags] TASK             print a task's state (a charged call)
-  wadeep download [flags] TASK --out F   download a task's result (.xlsx as is, or converted)
+  wadeep download [flags] TASK --out F   download a task's result as the profile table
   wadeep emulate [--addr 127.0.0.1:8080] serve the offline sandbox of the upstream API
   wadeep demo                            the whole job on the built-in sandbox
 

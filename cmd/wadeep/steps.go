@@ -148,13 +148,13 @@ func taskView(t *connector.Task) map[string]any {
 	return m
 }
 
-// cmdDownload fetches a task's result: kept as .xlsx, or converted by the
-// output's extension.
+// cmdDownload fetches a task's result and converts it to the profile table,
+// in the format of the output's extension.
 func cmdDownload(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "download", "[flags] TASK --out FILE")
 	var api apiFlags
 	api.register(fs)
-	outPath := fs.String("out", "", "output file: .xlsx keeps the upstream's file; .csv .jsonl .arrow .parquet convert it")
+	outPath := fs.String("out", "", "output file, format by extension: .csv .jsonl .arrow .parquet .xlsx")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -186,13 +186,8 @@ func cmdDownload(ctx context.Context, env *cliEnv, args []string) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if strings.EqualFold(filepath.Ext(*outPath), ".xlsx") {
-		if err := os.Rename(tmp.Name(), *outPath); err != nil {
-			return err
-		}
-		fmt.Fprintf(env.stderr, "saved the result of task %s to %s\n", t.ID, *outPath)
-		return nil
-	}
+	// Converted whatever the extension, .xlsx included: the upstream's own
+	// file holds a column wadeep never carries (docs/privacy.md).
 	n, err := convertFile(tmp.Name(), *outPath, env, arrowconv.WithTask(t.ID, t.UpdatedAt))
 	if err != nil {
 		return err

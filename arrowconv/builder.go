@@ -178,7 +178,9 @@ func (b *profileBuilder) appendRow(h *headerMap, cells [][]byte) ([]byte, *cellE
 		}
 	}
 	b.rows++
-	b.bytes += n
+	// Every pass-through column costs an offset and a validity bit per row,
+	// text or not: wide headers make smaller batches.
+	b.bytes += n + 5*len(b.extra)
 	return number, nil
 }
 
@@ -242,7 +244,13 @@ func (b *profileBuilder) newBatch() arrow.RecordBatch {
 	b.lastRows = b.rows
 	b.lastBytes = [2]int{b.number.DataLen(), b.avatar.DataLen()}
 	b.rows, b.bytes = 0, 0
-	return b.rb.NewRecordBatch()
+	rec := b.rb.NewRecordBatch()
+	// Dictionary builders keep every value ever seen unless told: each batch
+	// would carry the dictionaries of all before it, growing with the file.
+	for _, d := range []*array.BinaryDictionaryBuilder{b.status, b.category, b.gender, b.hair} {
+		d.ResetFull()
+	}
+	return rec
 }
 
 func appendText(sb *array.StringBuilder, v []byte) {

@@ -113,6 +113,10 @@ func snakeName(h string) string {
 	return b.String()
 }
 
+// maxPassThrough bounds the unknown columns carried through: a result has
+// eight columns, and each extra column costs every row of every batch.
+const maxPassThrough = 256
+
 // headerMap is the resolved header row of a result sheet.
 type headerMap struct {
 	cols   []source // by sheet column index (0-based)
@@ -168,6 +172,9 @@ func mapHeader(cells []string, allowMissing bool) (*headerMap, error) {
 			h.extra[i] = len(h.extras)
 			h.extras = append(h.extras, name)
 		}
+	}
+	if len(h.extras) > maxPassThrough {
+		return nil, fmt.Errorf("header has %d unknown columns, more than the %d passed through: this does not look like an upstream result", len(h.extras), maxPassThrough)
 	}
 	var missing []string
 	for _, r := range requiredSources {

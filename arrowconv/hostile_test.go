@@ -88,10 +88,14 @@ func TestHostileFiles(t *testing.T) {
 		requireLimit(t, err, "WithMaxUncompressed")
 	})
 	t.Run("too many columns", func(t *testing.T) {
-		err := readErr(t, zipParts(t, minimalParts(resultSheet(2, `<row r="9"><c r="XFE9"><v>1</v></c></row>`), "")))
+		err := readErr(t, zipParts(t, minimalParts(resultSheet(2, `<row r="9"><c r="AMK9"><v>1</v></c></row>`), "")))
+		requireLimit(t, err, "WithMaxColumns")
+		require.ErrorContains(t, err, "1024")
+		require.ErrorContains(t, err, "row 9")
+		// Raised to Excel's width, a cell past it is still refused.
+		err = readErr(t, zipParts(t, minimalParts(resultSheet(2, `<row r="9"><c r="XFE9"><v>1</v></c></row>`), "")), WithMaxColumns(16384))
 		requireLimit(t, err, "WithMaxColumns")
 		require.ErrorContains(t, err, "16384")
-		require.ErrorContains(t, err, "row 9")
 		err = readErr(t, valid, WithMaxColumns(4))
 		requireLimit(t, err, "WithMaxColumns")
 		require.ErrorContains(t, err, "columns of a row")

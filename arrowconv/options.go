@@ -26,8 +26,11 @@ const (
 	// DefaultMaxRows is Excel's sheet height; no spreadsheet program writes a
 	// taller sheet, and the upstream's tasks are far smaller.
 	DefaultMaxRows = 1 << 20
-	// DefaultMaxColumns is Excel's sheet width (column XFD).
-	DefaultMaxColumns = 16384
+	// DefaultMaxColumns bounds a row's width. A result has eight columns;
+	// Excel's own limit (16,384, column XFD) would let one crafted row of a
+	// single far cell cost 16k empty cells, a million rows of them minutes
+	// of work. Raise it with WithMaxColumns up to Excel's.
+	DefaultMaxColumns = 1024
 	// DefaultMaxCellBytes is Excel's 32,767 characters per cell at up to four
 	// bytes of UTF-8 each.
 	DefaultMaxCellBytes = 4 * 32767

@@ -2,8 +2,10 @@ package arrowconv
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,4 +182,38 @@ func TestReaderExpectedIsExact(t *testing.T) {
 	require.Equal(t, []string{"+41798284651", "+4915123456789", "+12015550123"}, numbers)
 	require.Equal(t, []any{true, false, nil}, whatsapp)
 	require.Equal(t, 2, r.Dropped())
+}
+
+func TestDictionariesDoNotGrowAcrossBatches(t *testing.T) {
+	rows := [][]any{upstreamHeader}
+	for i := 0; i < 40; i++ {
+		rows = append(rows, []any{fmt.Sprintf("+4179%07d", 1000000+i), "yes", "", "", fmt.Sprintf("category %d", i)})
+	}
+	path := writeSheet(t, rows)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	r, err := OpenFile(path, WithAllocator(mem), WithBatchRows(10))
+	require.NoError(t, err)
+	defer r.Release()
+	batches := 0
+	for r.Next() {
+		batches++
+		dict := r.RecordBatch().Column(idxCategory).(*array.Dictionary).Dictionary()
+		require.Equal(t, 10, dict.Len(), "batch %d holds only its own values", batches)
+	}
+	require.NoError(t, r.Err())
+	require.Equal(t, 4, batches)
+}
+
+func TestSharedStringsCountAgainstRowLimit(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	// excelize's cell writer stores text as shared strings.
+	path := writeSheet(t, [][]any{append(upstreamHeader[:7:7], "a", "b", "c", "d"),
+		{"+41798284651", "yes", "", "", "", "", "", long, long, long, long}})
+	_, _, err := readAllRows(t, path, WithBatchBytes(1000))
+	var le *LimitError
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, "WithBatchBytes", le.Option)
+	_, _, err = readAllRows(t, path, WithBatchBytes(2000))
+	require.NoError(t, err)
 }

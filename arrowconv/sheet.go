@@ -48,6 +48,7 @@ type sheetReader struct {
 	arena     []byte
 	spans     []span
 	rowStart  int // the current row's first byte in arena
+	rowShared int // bytes of shared strings the current row refers to
 	spanStart int // and its first span
 	e         error
 }
@@ -141,7 +142,7 @@ func (s *sheetReader) readRow(empty bool) bool {
 		s.rowNum = 0 // the error is about the sheet, not a row
 		return s.fail(-1, &LimitError{What: "rows of the sheet", Limit: int64(s.lim.rows), Option: "WithMaxRows"})
 	}
-	s.rowStart, s.spanStart = len(s.arena), len(s.spans)
+	s.rowStart, s.spanStart, s.rowShared = len(s.arena), len(s.spans), 0
 	for !empty {
 		sc.ensure(cellLookahead)
 		if col, typ, emptyCell, ok := s.fastCell(); ok {
@@ -277,7 +278,7 @@ func (s *sheetReader) readCellBody(col int, typ cellType, empty bool) bool {
 	}
 	start := len(s.arena)
 	limit := start + s.lim.cellBytes
-	if rem := s.rowBytes - (start - s.rowStart); rem < s.lim.cellBytes {
+	if rem := s.rowBytes - (start - s.rowStart) - s.rowShared; rem < s.lim.cellBytes {
 		limit = start + rem
 	}
 	v := span{start: -1}
@@ -361,6 +362,14 @@ func (s *sheetReader) readCellBody(col int, typ cellType, empty bool) bool {
 			}
 			start, end := s.sst.bounds(i)
 			out = span{start: start, end: end, shared: true}
+			// A shared string is text of the row like any other: it counts
+			// against the same limits as inline text.
+			if end-start > s.lim.cellBytes {
+				return s.fail(col, cellLimit(&s.lim))
+			}
+			if s.rowShared += end - start; len(s.arena)-s.rowStart+s.rowShared > s.rowBytes {
+				return s.fail(col, &LimitError{What: "cell text of a row", Limit: int64(s.rowBytes), Unit: " bytes", Option: "WithBatchBytes"})
+			}
 		}
 		s.arena = s.arena[:start]
 	case typeInline:
@@ -394,7 +403,7 @@ func (s *sheetReader) textErr(col, start int) bool {
 	if s.sc.err != nil {
 		return s.fail(col, s.sc.err)
 	}
-	if s.lim.cellBytes <= s.rowBytes-(start-s.rowStart) {
+	if s.lim.cellBytes <= s.rowBytes-(start-s.rowStart)-s.rowShared {
 		return s.fail(col, cellLimit(&s.lim))
 	}
 	return s.fail(col, &LimitError{What: "cell text of a row", Limit: int64(s.rowBytes), Unit: " bytes", Option: "WithBatchBytes"})

@@ -18,7 +18,8 @@ import (
 
 const (
 	blockRows  = 1024    // rows handed over at once
-	blockBytes = 1 << 20 // or as much cell text
+	blockBytes = 1 << 20 // or as much cell text and spans
+	spanSize   = 24      // bytes of one span
 	blocks     = 3       // blocks in flight
 )
 
@@ -195,7 +196,9 @@ func (s *xlsxSource) close() error {
 func (s *sheetReader) fill(b *rowBlock) {
 	s.arena, s.spans = b.arena[:0], b.spans[:0]
 	b.rows = b.rows[:0]
-	for len(b.rows) < blockRows && len(s.arena) < blockBytes {
+	// Spans count too: a sparse row (one cell at column XFD) has next to no
+	// text but a span for every column before it.
+	for len(b.rows) < blockRows && len(s.arena)+spanSize*len(s.spans) < blockBytes {
 		if !s.nextRow() {
 			b.last, b.err = true, s.e
 			break

@@ -88,7 +88,7 @@ var batches = [][]profile{
 			checkedAt: &ts2, note: ptr(`back\slash "quoted"`)},
 		{number: "+61412345678", country: ptr("AU"), status: "checked", whatsapp: ptr(false),
 			category: ptr("person"), gender: ptr("female"), hairColor: ptr("brown"), taskID: ptr("t-3"),
-			checkedAt: &ts2, note: ptr("\u2028 separators \u2029 and \x01 control")},
+			checkedAt: &ts2, note: ptr("\u2028 separators \u2029 and\ttab")},
 	},
 }
 

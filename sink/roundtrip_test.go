@@ -304,10 +304,7 @@ func checkXLSX(t *testing.T, _ memory.Allocator, path string, schema *arrow.Sche
 				require.Equal(t, "yyyy-mm-dd hh:mm:ss.000", *style.CustomNumFmt, ref)
 			default:
 				require.Equal(t, excelize.CellTypeInlineString, typ, ref)
-				// XML 1.0 cannot hold control characters other than tab, newline
-				// and carriage return; they arrive as U+FFFD.
-				want := strings.ReplaceAll(*c, "\x01", "\uFFFD")
-				require.Equal(t, want, row[j], ref)
+				require.Equal(t, *c, row[j], ref)
 			}
 		}
 	}
@@ -607,5 +604,15 @@ func TestSlicedBatches(t *testing.T) {
 	for i, line := range lines {
 		_, vals := decodeObject(t, []byte(line))
 		require.Equal(t, jsonValues(wantRows[i]), vals, "jsonl line %d", i+1)
+	}
+}
+
+func TestXLSXRefusesTextXMLCannotHold(t *testing.T) {
+	for _, bad := range []string{"a\x01b", "nul\x00", "\uFFFEz", "\xff\xfe"} {
+		rec := stringsRecord(memory.DefaultAllocator, "note", []*string{ptr("fine"), &bad})
+		_, err := writeAll(t, sink.XLSX, rec)
+		rec.Release()
+		require.ErrorIs(t, err, sink.ErrNotInXML, "%q", bad)
+		require.ErrorContains(t, err, `row 2, column "note" (A)`)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/xuri/excelize/v2"
@@ -178,6 +179,23 @@ func (e *xlsxEncoder) cell(v *view, i int, row int64, col int) (any, error) {
 // checkCellText refuses text longer than a cell holds: excelize would
 // truncate it silently. row is the 1-based data row, 0 for the header.
 func checkCellText(s string, row int64, name string, col int) error {
+	where := func() string {
+		letter, _ := excelize.ColumnNumberToName(col + 1)
+		if row > 0 {
+			return fmt.Sprintf("row %d, column %q (%s)", row, name, letter)
+		}
+		return fmt.Sprintf("header, column %q (%s)", name, letter)
+	}
+	// XML cannot hold most control characters; excelize would replace them
+	// with U+FFFD, changing the data. Refuse instead, as for any limit.
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("sink: xlsx: %s: text is not valid UTF-8: %w", where(), ErrNotInXML)
+	}
+	for i, r := range s {
+		if !xmlChar(r) {
+			return fmt.Errorf("sink: xlsx: %s: character %U at byte %d %w", where(), r, i, ErrNotInXML)
+		}
+	}
 	if len(s) <= excelMaxCellChars {
 		return nil // UTF-16 units never outnumber UTF-8 bytes
 	}
@@ -191,13 +209,23 @@ func checkCellText(s string, row int64, name string, col int) error {
 	if units <= excelMaxCellChars {
 		return nil
 	}
-	where := "header"
-	if row > 0 {
-		where = fmt.Sprintf("row %d", row)
+	return fmt.Errorf("sink: xlsx: %s: %d characters %w of %d per cell", where(), units, ErrExcelLimit, excelMaxCellChars)
+}
+
+// ErrNotInXML is wrapped by the error for text an XLSX file cannot hold.
+var ErrNotInXML = errors.New("cannot be stored in an XLSX cell")
+
+// xmlChar reports whether r may appear in XML 1.0 text.
+func xmlChar(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n' || r == '\r':
+		return true
+	case r < 0x20:
+		return false
+	case r >= 0xD800 && r <= 0xDFFF, r == 0xFFFE, r == 0xFFFF:
+		return false
 	}
-	letter, _ := excelize.ColumnNumberToName(col + 1)
-	return fmt.Errorf("sink: xlsx: %s, column %q (%s): %d characters %w of %d per cell",
-		where, name, letter, units, ErrExcelLimit, excelMaxCellChars)
+	return r <= 0x10FFFF
 }
 
 func (e *xlsxEncoder) finish() error {

@@ -23,8 +23,8 @@ func NewRows(ra io.ReaderAt, size int64, opts ...Option) (*Rows, error) {
 	return &Rows{src: src, name: cfg.name}, nil
 }
 
-// Next advances to the next row that has a cell; false at the end or on an
-// error (see Err).
+// Next advances to the next row the sheet holds (possibly one without
+// cells); false at the end or on an error (see Err).
 func (r *Rows) Next() bool {
 	if r.err != nil {
 		return false

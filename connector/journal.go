@@ -22,7 +22,7 @@ const (
 	StateIntent     ChunkState = "intent"     // about to create the task: the POST may have been sent
 	StateCreated    ChunkState = "created"    // the upstream answered with a task id
 	StateExported   ChunkState = "exported"   // the task finished; its result link is known
-	StateDownloaded ChunkState = "downloaded" // the result file is kept in the journal, verified
+	StateDownloaded ChunkState = "downloaded" // the result's profiles are kept in the journal, as Arrow
 )
 
 // ChunkRecord is the journal's entry for one chunk.
@@ -36,7 +36,8 @@ type ChunkRecord struct {
 	IntentAt   time.Time  `json:"intent_at,omitzero"`
 	CreatedAt  time.Time  `json:"created_at,omitzero"`   // the upstream's created_at
 	UpdatedAt  time.Time  `json:"updated_at,omitzero"`   // the upstream's updated_at when last seen
-	ResultFile string     `json:"result_file,omitempty"` // name under the journal's results directory
+	ResultFile string     `json:"result_file,omitempty"` // the kept profiles, under the journal's results directory
+	Dropped    int        `json:"dropped,omitempty"`     // result rows left out (numbers not uploaded, or repeated)
 }
 
 // JobRecord fixes what a journal is for, so that a rerun with other inputs or
@@ -200,9 +201,10 @@ func (j *Journal) Put(r ChunkRecord) error {
 	return nil
 }
 
-// ResultPath is where the chunk's result file is kept.
+// ResultPath is where the chunk's profiles are kept, as an Arrow IPC file.
+// The upstream's workbook is only ever a private temp file beside it.
 func (j *Journal) ResultPath(hash string) string {
-	return filepath.Join(j.dir, "results", hash+".xlsx")
+	return filepath.Join(j.dir, "results", hash+".arrow")
 }
 
 // writeJSONAtomic replaces path with v's JSON so that a crash at any instant

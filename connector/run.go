@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 
 	"github.com/wadeep/wadeep/arrowconv"
+	"github.com/wadeep/wadeep/sink"
 )
 
 // Clock is the job's time source. Tests use a virtual clock that moves on
@@ -169,11 +171,11 @@ func (j *Job) Run(ctx context.Context) (*Summary, error) {
 		if res.err != nil {
 			return nil, res.err
 		}
-		rows, failed, dropped, err := j.convert(c, res)
+		rows, failed, err := j.convert(c, res)
 		if err != nil {
 			return nil, err
 		}
-		sum.Dropped += dropped
+		sum.Dropped += int64(res.dropped)
 		sum.Profiles += rows
 		sum.Failed += failed
 		if res.resumed {
@@ -189,9 +191,10 @@ func (j *Job) Run(ctx context.Context) (*Summary, error) {
 	return sum, nil
 }
 
-// chunkResult is a chunk whose result file is on disk, verified.
+// chunkResult is a chunk whose profiles are kept on disk, verified.
 type chunkResult struct {
-	path       string
+	path       string // the kept profiles, an Arrow IPC file
+	dropped    int    // result rows left out (see Summary.Dropped)
 	taskID     string
 	updatedAt  time.Time
 	resumed    bool
@@ -199,26 +202,62 @@ type chunkResult struct {
 	err        error
 }
 
-// convert streams one chunk's result file to Out.
-func (j *Job) convert(c Chunk, res chunkResult) (rows, failed, dropped int64, err error) {
-	opts := append([]arrowconv.Option{arrowconv.WithTask(res.taskID, res.updatedAt), arrowconv.WithExpected(c.Numbers)}, j.ReaderOptions...)
-	r, err := arrowconv.OpenFile(res.path, opts...)
+// convert streams one chunk's kept profiles to Out.
+func (j *Job) convert(c Chunk, res chunkResult) (rows, failed int64, err error) {
+	f, err := os.Open(res.path)
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("connector: chunk %d (task %s): %w", c.Index+1, res.taskID, err)
+		return 0, 0, fmt.Errorf("connector: chunk %d (task %s): %w", c.Index+1, res.taskID, err)
 	}
-	defer r.Release()
-	for r.Next() {
-		rec := r.RecordBatch()
+	defer f.Close()
+	r, err := ipc.NewFileReader(f)
+	if err != nil {
+		return 0, 0, fmt.Errorf("connector: chunk %d (task %s): kept profiles %s: %w (delete it to fetch the result again)", c.Index+1, res.taskID, res.path, err)
+	}
+	defer r.Close()
+	for i := 0; i < r.NumRecords(); i++ {
+		rec, err := r.RecordBatch(i)
+		if err != nil {
+			return rows, failed, fmt.Errorf("connector: chunk %d (task %s): kept profiles %s: %w", c.Index+1, res.taskID, res.path, err)
+		}
 		rows += rec.NumRows()
 		failed += countFailed(rec)
 		if err := j.Out(rec); err != nil {
-			return rows, failed, 0, err
+			return rows, failed, err
+		}
+	}
+	return rows, failed, nil
+}
+
+// keep converts a downloaded result workbook into the chunk's profiles,
+// kept in the journal as an Arrow IPC file, and deletes the workbook: it
+// holds a column wadeep never carries (docs/privacy.md), and the Arrow file
+// is what a resumed run reads. On a parse error the workbook stays, for a
+// look, and the error says where.
+func (j *Job) keep(c Chunk, taskID string, updatedAt time.Time, xlsx string) (dropped int, err error) {
+	opts := append([]arrowconv.Option{arrowconv.WithTask(taskID, updatedAt), arrowconv.WithExpected(c.Numbers)}, j.ReaderOptions...)
+	r, err := arrowconv.OpenFile(xlsx, opts...)
+	if err != nil {
+		return 0, fmt.Errorf("%w (the result file is kept at %s)", err, xlsx)
+	}
+	defer r.Release()
+	w, err := sink.Create(j.Journal.ResultPath(c.Hash), r.Schema())
+	if err != nil {
+		return 0, err
+	}
+	for r.Next() {
+		if err := w.Write(r.RecordBatch()); err != nil {
+			w.Abort()
+			return 0, err
 		}
 	}
 	if err := r.Err(); err != nil {
-		return rows, failed, 0, fmt.Errorf("connector: chunk %d (task %s): %w (the result file is kept at %s; delete it to fetch it again)", c.Index+1, res.taskID, err, res.path)
+		w.Abort()
+		return 0, fmt.Errorf("%w (the result file is kept at %s)", err, xlsx)
 	}
-	return rows, failed, int64(r.Dropped()), nil
+	if err := w.Close(); err != nil {
+		return 0, err
+	}
+	return r.Dropped(), os.Remove(xlsx)
 }
 
 func countFailed(rec arrow.RecordBatch) int64 {
@@ -255,11 +294,11 @@ func (j *Job) advance(ctx context.Context, c Chunk, st *runState) (chunkResult, 
 	where := j.describe(c)
 
 	if rec.State == StateDownloaded {
-		if err := verifyZip(j.Journal.ResultPath(c.Hash)); err == nil {
+		if err := verifyArrow(j.Journal.ResultPath(c.Hash)); err == nil {
 			st.set(c.Index, func(p *ChunkProgress) {
 				p.TaskID, p.State, p.Done, p.Resumed = rec.TaskID, "downloaded", len(c.Numbers), true
 			})
-			res.path, res.taskID, res.updatedAt = j.Journal.ResultPath(c.Hash), rec.TaskID, rec.UpdatedAt
+			res.path, res.taskID, res.updatedAt, res.dropped = j.Journal.ResultPath(c.Hash), rec.TaskID, rec.UpdatedAt, rec.Dropped
 			return res, nil
 		}
 		rec.State = StateExported // the kept file is gone or damaged: fetch it again
@@ -290,16 +329,21 @@ func (j *Job) advance(ctx context.Context, c Chunk, st *runState) (chunkResult, 
 	}
 
 	st.set(c.Index, func(p *ChunkProgress) { p.State = "downloading" })
-	path, err := j.download(ctx, c, task)
+	xlsx, err := j.download(ctx, c, task)
 	if err != nil {
 		return res, fmt.Errorf("connector: %s: %w", where, err)
 	}
-	rec.State, rec.ResultFile = StateDownloaded, filepath.Base(path)
+	dropped, err := j.keep(c, rec.TaskID, task.UpdatedAt, xlsx)
+	if err != nil {
+		return res, fmt.Errorf("connector: %s: %w", where, err)
+	}
+	path := j.Journal.ResultPath(c.Hash)
+	rec.State, rec.ResultFile, rec.UpdatedAt, rec.Dropped = StateDownloaded, filepath.Base(path), task.UpdatedAt, dropped
 	if err := j.Journal.Put(rec); err != nil {
 		return res, fmt.Errorf("connector: %s: %w", where, err)
 	}
 	st.set(c.Index, func(p *ChunkProgress) { p.State = "downloaded"; p.Done = len(c.Numbers) })
-	res.path, res.updatedAt = path, task.UpdatedAt
+	res.path, res.updatedAt, res.dropped = path, task.UpdatedAt, dropped
 	return res, nil
 }
 
@@ -489,7 +533,7 @@ const downloadAttempts = 5
 // transfer is retried after a backoff; a refused link (expired) costs one
 // fresh status call for a new link, tried at once, never a new task.
 func (j *Job) download(ctx context.Context, c Chunk, task *Task) (string, error) {
-	final := j.Journal.ResultPath(c.Hash)
+	final := strings.TrimSuffix(j.Journal.ResultPath(c.Hash), ".arrow") + ".xlsx"
 	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
 		return "", err
 	}
@@ -551,6 +595,21 @@ func (j *Job) fetchTo(ctx context.Context, taskID, link, final string) error {
 		return err
 	}
 	return syncDir(filepath.Dir(final))
+}
+
+// verifyArrow checks that path is a whole Arrow IPC file (its footer reads).
+func verifyArrow(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, err := ipc.NewFileReader(f)
+	if err != nil {
+		return err
+	}
+	r.Close()
+	return nil
 }
 
 // verifyZip checks that path is a zip whose central directory is whole:

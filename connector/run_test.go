@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wadeep/wadeep/emulator"
@@ -112,9 +114,31 @@ func TestRunEndToEnd(t *testing.T) {
 	require.Len(t, plan.Chunks, 5)
 
 	out := newCollect()
-	job := newJob(t, sb, clock, plan, t.TempDir(), out)
+	dir := t.TempDir()
+	job := newJob(t, sb, clock, plan, dir, out)
 	sum, err := job.Run(context.Background())
 	require.NoError(t, err)
+
+	// The journal keeps profiles, never the upstream's workbooks, which
+	// carry a column wadeep never carries.
+	kept, err := filepath.Glob(filepath.Join(dir, "results", "*"))
+	require.NoError(t, err)
+	require.Len(t, kept, len(plan.Chunks))
+	for _, k := range kept {
+		require.Equal(t, ".arrow", filepath.Ext(k), k)
+		st, err := os.Stat(k)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), st.Mode().Perm(), "kept profiles are private")
+		f, err := os.Open(k)
+		require.NoError(t, err)
+		r, err := ipc.NewFileReader(f)
+		require.NoError(t, err)
+		for _, fld := range r.Schema().Fields() {
+			require.NotContains(t, fld.Name, "skin")
+		}
+		r.Close()
+		f.Close()
+	}
 
 	// One row per distinct number, each the sandbox's known profile.
 	require.Empty(t, out.dups)

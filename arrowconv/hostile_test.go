@@ -284,3 +284,29 @@ func localData(t *testing.T, data []byte, name string) int {
 	require.FailNow(t, "no entry "+name)
 	return 0
 }
+
+func TestCraftedXMLIsNotMisread(t *testing.T) {
+	// A processing instruction inside a value is skipped, not an end of it.
+	data := zipParts(t, minimalParts(resultSheet(1, `<row r="9"><c r="A9" t="inlineStr"><is><t>+4179<?x y?>8284651</t></is></c><c r="B9" t="inlineStr"><is><t>yes</t></is></c></row>`), ""))
+	r, err := NewReader(bytes.NewReader(data), int64(len(data)))
+	require.NoError(t, err)
+	defer r.Release()
+	var numbers []string
+	for r.Next() {
+		for i := 0; i < int(r.RecordBatch().NumRows()); i++ {
+			numbers = append(numbers, r.RecordBatch().Column(idxNumber).ValueStr(i))
+		}
+	}
+	require.NoError(t, r.Err())
+	require.Contains(t, numbers, "+41798284651")
+
+	// A cell with more attributes than are kept cannot be placed: refused.
+	var attrs strings.Builder
+	for i := 0; i < 20; i++ {
+		attrs.WriteString(` x` + itoa(i) + `="1"`)
+	}
+	data = zipParts(t, minimalParts(resultSheet(1, `<row r="9"><c`+"\t"+attrs.String()+` r="H9" t="inlineStr"><is><t>v</t></is></c></row>`), ""))
+	err = readErr(t, data)
+	require.ErrorIs(t, err, ErrMalformed)
+	require.ErrorContains(t, err, "more than 16 attributes in <c>")
+}

@@ -128,6 +128,9 @@ func (s *sheetReader) finish() bool {
 
 func (s *sheetReader) readRow(empty bool) bool {
 	sc := s.sc
+	if sc.attrsOverflow() {
+		return s.fail(-1, fmt.Errorf("%w: more than %d attributes in <row>", ErrMalformed, len(sc.attrAt)))
+	}
 	if v, ok := sc.attr("r"); ok {
 		n, ok := parseRowNum(v, s.lim.rows)
 		if !ok {
@@ -241,6 +244,11 @@ func (s *sheetReader) readCell(empty bool) bool {
 	sc := s.sc
 	col := len(s.spans) - s.spanStart
 	typ := typeNumber
+	if sc.attrsOverflow() {
+		// The attributes past those kept could hold the r= that places
+		// the cell: refuse rather than put it in the wrong column.
+		return s.fail(col, fmt.Errorf("%w: more than %d attributes in <c>", ErrMalformed, len(sc.attrAt)))
+	}
 	for i := range sc.numAttrs() {
 		key, v := sc.attrAtIndex(i)
 		ok := false

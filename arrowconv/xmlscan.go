@@ -425,13 +425,18 @@ func (s *xmlScanner) text(dst []byte, limit int) ([]byte, bool) {
 		}
 		switch b[i] {
 		case '<':
-			if s.pos+1 < s.end && s.buf[s.pos+1] != '!' {
+			if s.pos+1 < s.end && s.buf[s.pos+1] != '!' && s.buf[s.pos+1] != '?' {
 				return dst, true
 			}
 			switch {
 			case s.hasPrefix("<!--"):
 				s.pos += 4
 				s.skipPast("-->")
+			case s.hasPrefix("<?"):
+				// A processing instruction inside text is skipped like a
+				// comment; the text goes on after it.
+				s.pos += 2
+				s.skipPast("?>")
 			case s.hasPrefix("<![CDATA["):
 				s.pos += 9
 				var ok bool
@@ -596,6 +601,10 @@ func isXMLChar(r rune) bool {
 // numAttrs is the count of the current start tag's attributes; tags with
 // more than fit (no part the reader needs has them) keep the first ones.
 func (s *xmlScanner) numAttrs() int { return min(s.nattr, len(s.attrAt)) }
+
+// attrsOverflow reports whether the current start tag has more attributes
+// than are kept.
+func (s *xmlScanner) attrsOverflow() bool { return s.nattr > len(s.attrAt) }
 
 // attrAtIndex returns attribute i of the current start tag as written,
 // references unresolved.

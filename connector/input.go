@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
+
 	"github.com/wadeep/wadeep/arrowconv"
 )
 
@@ -57,10 +59,14 @@ type Input struct {
 	R    io.Reader // its bytes, for txt and csv
 	// RA and Size give random access, which xlsx, arrow and parquet need
 	// (an *os.File serves as both R and RA).
-	RA     io.ReaderAt
-	Size   int64
-	Format string // "txt", "csv", "xlsx", "arrow" or "parquet"; "" decides by the name's extension
-	Column string // for tables: the column holding the numbers; "" detects it
+	RA   io.ReaderAt
+	Size int64
+	// Records, if set, is the input itself: an Arrow stream from the
+	// caller's pipeline (Arrow in, Arrow out). It is read to its end, not
+	// released: the caller owns it. Rows count from 1 across batches.
+	Records array.RecordReader
+	Format  string // "txt", "csv", "xlsx", "arrow" or "parquet"; "" decides by the name's extension
+	Column  string // for tables: the column holding the numbers; "" detects it
 }
 
 // maxLine is the longest input line kept whole; longer lines are rejected as
@@ -102,6 +108,9 @@ type rowFunc func(row int, value string, blank bool)
 
 // readValues calls fn for each row of the input.
 func readValues(in Input, fn rowFunc) error {
+	if in.Records != nil {
+		return readRecords(in, fn)
+	}
 	f, err := in.format()
 	if err != nil {
 		return err

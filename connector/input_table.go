@@ -165,6 +165,24 @@ func readParquet(in Input, fn rowFunc) error {
 	return nil
 }
 
+// readRecords reads the phone column of an Arrow stream the caller hands in.
+func readRecords(in Input, fn rowFunc) error {
+	col, err := pickField(in, in.Records.Schema())
+	if err != nil {
+		return err
+	}
+	row := 0
+	for in.Records.Next() {
+		if err := emitColumn(in, in.Records.RecordBatch().Column(col), &row, fn); err != nil {
+			return err
+		}
+	}
+	if err := in.Records.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("connector: %s: %w", in.Name, err)
+	}
+	return nil
+}
+
 // pickField finds the phone column among a table's fields.
 func pickField(in Input, schema *arrow.Schema) (int, error) {
 	names := make([]string, schema.NumFields())

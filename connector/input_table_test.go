@@ -133,3 +133,34 @@ func (b bytesReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	}
 	return n, nil
 }
+
+func TestReadRecords(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{{Name: "customer", Type: arrow.BinaryTypes.String}, {Name: "phone", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	var recs []arrow.RecordBatch
+	for _, batch := range [][]string{{"+41798284651", "079 828 46 51"}, {"", "+33612345678"}} {
+		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+		for i, p := range batch {
+			b.Field(0).(*array.StringBuilder).Append("c" + string(rune('a'+i)))
+			if p == "" {
+				b.Field(1).AppendNull()
+			} else {
+				b.Field(1).(*array.StringBuilder).Append(p)
+			}
+		}
+		recs = append(recs, b.NewRecordBatch())
+		b.Release()
+	}
+	rr, err := array.NewRecordReader(schema, recs)
+	require.NoError(t, err)
+	defer rr.Release()
+	for _, r := range recs {
+		r.Release() // the reader holds its own references
+	}
+	plan, err := NewPlan([]Input{{Name: "pipeline", Records: rr}}, PlanOptions{Region: "CH"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"+41798284651", "+33612345678"}, plan.Numbers)
+	require.Equal(t, []Reject{
+		{File: "pipeline", Row: 2, Value: "079 828 46 51", Reason: ReasonDuplicate, DuplicateOf: RowRef{File: "pipeline", Row: 1}},
+		{File: "pipeline", Row: 3, Value: "", Reason: ReasonEmpty},
+	}, plan.Rejects)
+}

@@ -3,12 +3,12 @@ package arrowconv
 // The reader parses XLSX itself rather than through excelize. excelize's
 // Rows() decodes sheet XML with encoding/xml, which allocates per token and
 // per cell: on a 100k-row result file (8 columns, 40 MB of sheet XML) it
-// reads 36,445 rows/s, while just inflating the sheet runs at 1,410,827
+// read 36,532 rows/s, while just inflating the sheet ran at 1,387,993
 // rows/s. Here a byte scanner (xmlScanner) reads the inflated XML into
 // reused buffers, and inflating, scanning and building batches overlap on
-// goroutines: 854,021 rows/s on the same file in the same run, 23x excelize
-// and 0.61x the inflate-only ceiling (docs/performance.md has the commands
-// and the 1M-row figures).
+// goroutines: 817,890 rows/s on the same file in the same run, 22x excelize
+// and 0.59x the inflate-only ceiling (docs/performance.md has the commands,
+// the 1M-row figures and the spread between runs).
 
 import (
 	"errors"

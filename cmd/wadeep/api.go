@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"net/http"
@@ -74,4 +75,14 @@ func firstKey(sources ...keySource) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// task makes the client and fetches one task (a charged call).
+func (a *apiFlags) task(ctx context.Context, env *cliEnv, id string) (*connector.Client, *connector.Task, error) {
+	c, err := a.client(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := c.Task(ctx, id)
+	return c, t, err
 }

@@ -123,11 +123,7 @@ func cmdStatus(ctx context.Context, env *cliEnv, args []string) error {
 	if len(pos) != 1 {
 		return usagef("want exactly one TASK id")
 	}
-	c, err := api.client(env)
-	if err != nil {
-		return err
-	}
-	t, err := c.Task(ctx, pos[0])
+	_, t, err := api.task(ctx, env, pos[0])
 	if err != nil {
 		return err
 	}
@@ -162,11 +158,7 @@ func cmdDownload(ctx context.Context, env *cliEnv, args []string) error {
 	if len(pos) != 1 || *outPath == "" {
 		return usagef("want one TASK id and --out FILE")
 	}
-	c, err := api.client(env)
-	if err != nil {
-		return err
-	}
-	t, err := c.Task(ctx, pos[0])
+	c, t, err := api.task(ctx, env, pos[0])
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,10 @@ type APIError struct {
 	// the request left (no connection could be made): the upstream never
 	// saw it.
 	NotSent bool
+	// Tries and Spent are set when retries ran out of budget: how many
+	// calls were made, over how long.
+	Tries int
+	Spent time.Duration
 }
 
 func (e *APIError) Error() string {
@@ -40,7 +44,7 @@ func (e *APIError) Error() string {
 		s += " " + e.TaskID
 	}
 	if e.StatusCode == 0 {
-		return fmt.Sprintf("%s: %v", s, e.Err)
+		return fmt.Sprintf("%s: %v%s", s, e.Err, e.gaveUp())
 	}
 	s += fmt.Sprintf(": %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Message != "" {
@@ -49,7 +53,14 @@ func (e *APIError) Error() string {
 	if hint := e.hint(); hint != "" {
 		s += " (" + hint + ")"
 	}
-	return s
+	return s + e.gaveUp()
+}
+
+func (e *APIError) gaveUp() string {
+	if e.Tries <= 1 {
+		return ""
+	}
+	return fmt.Sprintf("; gave up after %d tries over %s", e.Tries, e.Spent.Round(time.Second))
 }
 
 // hint says what the user can do about the error.
@@ -92,9 +103,4 @@ func (e *APIError) Unwrap() []error {
 		return []error{kind, e.Err}
 	}
 	return []error{kind}
-}
-
-// Temporary reports whether the call may succeed if tried again later.
-func (e *APIError) Temporary() bool {
-	return e.StatusCode == 0 || e.StatusCode == 429 || e.StatusCode >= 500
 }

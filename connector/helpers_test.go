@@ -61,7 +61,7 @@ func newSandbox(t *testing.T, opts ...emulator.Option) *sandbox {
 
 func (s *sandbox) client(t *testing.T, opts ...ClientOption) *Client {
 	t.Helper()
-	fast := WithRetry(RetryPolicy{Attempts: 6, Base: time.Millisecond, MaxWait: 5 * time.Millisecond})
+	fast := WithRetry(RetryPolicy{Base: time.Millisecond, MaxWait: 5 * time.Millisecond, Budget: 2 * time.Second})
 	c, err := NewClient(s.url, emulator.DefaultAPIKey, "test-user", append([]ClientOption{fast}, opts...)...)
 	require.NoError(t, err)
 	return c

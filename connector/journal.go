@@ -69,9 +69,9 @@ type Journal struct {
 	recs map[string]*ChunkRecord
 }
 
-// OpenJournal opens (or starts) the journal in dir for job. An existing
+// openJournal opens (or starts) the journal in dir for job. An existing
 // journal for another job is an error that says what differs.
-func OpenJournal(dir string, job JobRecord) (*Journal, error) {
+func openJournal(dir string, job JobRecord) (*Journal, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "chunks"), 0o700); err != nil {
 		return nil, fmt.Errorf("connector: journal: %w", err)
 	}
@@ -179,9 +179,9 @@ func (j *Journal) load() error {
 	return nil
 }
 
-// Record returns a copy of the chunk's entry; State is StateNew when the
+// record returns a copy of the chunk's entry; State is StateNew when the
 // journal has none.
-func (j *Journal) Record(hash string) ChunkRecord {
+func (j *Journal) record(hash string) ChunkRecord {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if r, ok := j.recs[hash]; ok {
@@ -190,8 +190,8 @@ func (j *Journal) Record(hash string) ChunkRecord {
 	return ChunkRecord{Hash: hash}
 }
 
-// Put durably writes the chunk's entry before it returns.
-func (j *Journal) Put(r ChunkRecord) error {
+// put durably writes the chunk's entry before it returns.
+func (j *Journal) put(r ChunkRecord) error {
 	if err := writeJSONAtomic(filepath.Join(j.dir, "chunks", r.Hash+".json"), r); err != nil {
 		return err
 	}
@@ -201,9 +201,9 @@ func (j *Journal) Put(r ChunkRecord) error {
 	return nil
 }
 
-// ResultPath is where the chunk's profiles are kept, as an Arrow IPC file.
+// resultPath is where the chunk's profiles are kept, as an Arrow IPC file.
 // The upstream's workbook is only ever a private temp file beside it.
-func (j *Journal) ResultPath(hash string) string {
+func (j *Journal) resultPath(hash string) string {
 	return filepath.Join(j.dir, "results", hash+".arrow")
 }
 

@@ -24,6 +24,11 @@ type Plan struct {
 	Rejects []Reject
 	Rows    int // input rows read (this shard's), blank ones included
 	Blank   int // blank lines and records, skipped
+	// Inputs are the inputs' names and Options the options, as the plan
+	// was made (defaults applied): with the chunks, they name the job
+	// (see OpenJournal).
+	Inputs  []string
+	Options PlanOptions
 }
 
 // Chunk is one upload file's worth of numbers.
@@ -119,7 +124,10 @@ func NewPlan(inputs []Input, opts PlanOptions) (*Plan, error) {
 		return nil, err
 	}
 	sh := opts.Shard
-	p := &Plan{}
+	p := &Plan{Options: PlanOptions{Region: strings.ToUpper(opts.Region), ChunkSize: size, Shard: sh}}
+	for _, in := range inputs {
+		p.Inputs = append(p.Inputs, in.Name)
+	}
 	first := map[string]RowRef{} // number → the row it was first seen in, all shards
 	for _, in := range inputs {
 		err := readValues(in, func(row int, value string, blank bool) {

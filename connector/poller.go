@@ -11,19 +11,62 @@ import (
 // earliest plausible moment of the task's export and looks again when the
 // lateness allowed past that moment is about to run out. docs/polling.md
 // describes the schedule and its measured cost.
+//
+// Defaults apply field by field: a zero field takes the value of
+// DefaultPollPolicy, so no field left at zero can mean "no wait".
 type PollPolicy struct {
-	Floor     time.Duration // least time between two status calls; also the least lateness allowed
-	Cap       time.Duration // most time between two status calls
-	PriorRate float64       // numbers per second assumed before any progress is seen
-	Spread    float64       // the true speed may be PriorRate times or divided by this (0: 100)
+	Floor     time.Duration // least time between two status calls; also the least lateness allowed (0: 5 s)
+	Cap       time.Duration // most time between two status calls (0: 1 h; never below Floor)
+	PriorRate float64       // numbers per second assumed before any progress is seen (0: 11.5)
+	Spread    float64       // the true speed may be PriorRate times or divided by this (below 1: 100)
 	Late      float64       // lateness allowed past the export, as a fraction of the task's age (0: 0.05)
-	Jitter    float64       // up to this fraction of the allowed lateness is taken off a wait at random, so parallel tasks spread out
+	Jitter    float64       // up to this fraction of the allowed lateness is taken off a wait at random, so parallel tasks spread out (0: 0.1; negative: none)
+	// ExportMin is the least time the upstream takes to export a result
+	// after its last number (0: 2 s; negative: none, for an instant sandbox).
+	ExportMin time.Duration
 }
 
-// DefaultPoll is the policy of a new job: the upstream's observed speed as the
-// prior (20,000 numbers in ~29 minutes), trusted only to within 100x; an
-// export noticed within 5 s or 5 % of the task's duration.
-var DefaultPoll = PollPolicy{Floor: 5 * time.Second, Cap: time.Hour, PriorRate: 11.5, Spread: 100, Late: 0.05, Jitter: 0.1}
+// DefaultPollPolicy is the policy of a new job: the upstream's observed speed
+// as the prior (20,000 numbers in ~29 minutes), trusted only to within 100x;
+// an export noticed within 5 s or 5 % of the task's duration.
+func DefaultPollPolicy() PollPolicy {
+	return PollPolicy{Floor: 5 * time.Second, Cap: time.Hour, PriorRate: 11.5, Spread: 100, Late: 0.05, Jitter: 0.1, ExportMin: 2 * time.Second}
+}
+
+// withDefaults fills each zero field from DefaultPollPolicy.
+func (p PollPolicy) withDefaults() PollPolicy {
+	d := DefaultPollPolicy()
+	if p.Floor <= 0 {
+		p.Floor = d.Floor
+	}
+	if p.Cap <= 0 {
+		p.Cap = d.Cap
+	}
+	p.Cap = max(p.Cap, p.Floor)
+	if !(p.PriorRate > 0) {
+		p.PriorRate = d.PriorRate
+	}
+	if !(p.Spread >= 1) {
+		p.Spread = d.Spread
+	}
+	if !(p.Late > 0) {
+		p.Late = d.Late
+	}
+	switch {
+	case p.Jitter == 0 || p.Jitter != p.Jitter:
+		p.Jitter = d.Jitter
+	case p.Jitter < 0:
+		p.Jitter = 0
+	}
+	p.Jitter = min(p.Jitter, 1)
+	switch {
+	case p.ExportMin == 0:
+		p.ExportMin = d.ExportMin
+	case p.ExportMin < 0:
+		p.ExportMin = 0
+	}
+	return p
+}
 
 // What the poller assumes of the upstream beyond its contract; the
 // simulation in poller_sim_test.go draws its tasks within them. A task that
@@ -39,9 +82,8 @@ const (
 	// to maxPublishLag, the poller then allows as much.
 	publishLag    = 1.0
 	maxPublishLag = 5.0
-	// Exporting takes at least exportMin seconds after the last number and
-	// normally under exportUsual; past that, the poller backs off.
-	exportMin   = 2.0
+	// Exporting takes at least PollPolicy.ExportMin after the last number
+	// and normally under exportUsual seconds; past that, the poller backs off.
 	exportUsual = 60.0
 	// The rest of a task may run this much faster than one stretch of it
 	// showed: noise, or a short stall inside the stretch.
@@ -102,20 +144,13 @@ type pollTracker struct {
 	stallFrom, stallSeen time.Time
 	points               []point   // counts published since idleAt, ascending
 	completed            time.Time // updated_at of the completed answer, upstream clock
+	exportMin            float64   // seconds: policy.ExportMin
 	rnd                  *rand.Rand
 }
 
 func newPollTracker(p PollPolicy, size int, created time.Time, seed uint64) *pollTracker {
-	if p.Spread < 1 {
-		p.Spread = 100
-	}
-	if p.Late <= 0 {
-		p.Late = 0.05
-	}
-	if p.PriorRate <= 0 {
-		p.PriorRate = DefaultPoll.PriorRate
-	}
-	return &pollTracker{policy: p, size: size, created: created, rnd: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))}
+	p = p.withDefaults()
+	return &pollTracker{policy: p, size: size, created: created, exportMin: p.ExportMin.Seconds(), rnd: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))}
 }
 
 func (p *pollTracker) local(up time.Time) time.Time { return up.Add(p.offset) }
@@ -319,7 +354,7 @@ func (p *pollTracker) earliestEnd() time.Time {
 	}
 	// end bounds the export itself: not seen yet, and idle time is at most
 	// a share of the task. done bounds the last number, which the export
-	// follows by exportMin: no sooner than at the fastest plausible speed.
+	// follows by ExportMin: no sooner than at the fastest plausible speed.
 	end, done := max(sec(p.seenAt), idle/idleShare), base+(n-float64(p.idleDone))/p.fastest()
 	switch p.status {
 	case StatusCompleted, StatusExported:
@@ -354,12 +389,12 @@ func (p *pollTracker) earliestEnd() time.Time {
 		per := left / run / (1 + speedup)        // seconds to go per second run, from at
 		per1 := (left - 1) / run / (1 + speedup) // and from now
 		cross := func(from, per float64) float64 {
-			return (from + per*at + exportMin - (idle-base)/idleShare) / (1/idleShare + per)
+			return (from + per*at + p.exportMin - (idle-base)/idleShare) / (1/idleShare + per)
 		}
 		s := min(max(cross(at, per), cross(now, per1), base), at)
-		end = max(end, (idle+s-base)/idleShare, at+per*(at-s)+exportMin, now+per1*(at-s)+exportMin)
+		end = max(end, (idle+s-base)/idleShare, at+per*(at-s)+p.exportMin, now+per1*(at-s)+p.exportMin)
 	}
-	return c.Add(secs(max(end, done+exportMin)))
+	return c.Add(secs(max(end, done+p.exportMin)))
 }
 
 // slack is the lateness allowed for a task that ends at end.

@@ -343,7 +343,7 @@ func TestSimPollingTargets(t *testing.T) {
 	for _, seed := range []uint64{simSeed, simSeed + 1, simSeed + 2} {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			ts := defaultSimModel.tasks(simTasks, seed)
-			ad, _ := simRun(ts, DefaultPoll)
+			ad, _ := simRun(ts, DefaultPollPolicy())
 			for i, r := range ad {
 				if tk := ts[i]; r.late > tk.allowed() || r.calls > 8 {
 					t.Errorf("task %d: %.0f s (pending %.0f s, export %.0f s), %d numbers, stalled %v: %d calls, noticed %.1f s late (target %.1f s)",
@@ -397,7 +397,7 @@ func TestSimPollingTable(t *testing.T) {
 		t.Skip("prints with -v")
 	}
 	ts := defaultSimModel.tasks(simTasks, simSeed)
-	ad, fx := simRun(ts, DefaultPoll)
+	ad, fx := simRun(ts, DefaultPollPolicy())
 	printSimTable(os.Stdout, ts, ad, fx)
 }
 
@@ -428,7 +428,7 @@ func TestSimPollingVariants(t *testing.T) {
 	fmt.Println("| model | tasks | calls/task adaptive: median, mean, max | fixed 5 s: median, mean | noticed late | worst lateness / target |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|")
 	for _, v := range simVariants {
-		m, pol := defaultSimModel, DefaultPoll
+		m, pol := defaultSimModel, DefaultPollPolicy()
 		v.bend(&m, &pol)
 		var ts []*simTask
 		var ad, fx []simResult
@@ -449,7 +449,7 @@ func BenchmarkPolling(b *testing.B) {
 	ts := defaultSimModel.tasks(simTasks, simSeed)
 	var ad, fx []simResult
 	for b.Loop() {
-		ad, fx = simRun(ts, DefaultPoll)
+		ad, fx = simRun(ts, DefaultPollPolicy())
 	}
 	sa, sf := summarize(ts, ad), summarize(ts, fx)
 	b.ReportMetric(sa.medianCalls, "median_calls/task")

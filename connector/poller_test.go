@@ -50,7 +50,7 @@ func feedSeed(pol PollPolicy, size int, skew float64, seed uint64, steps ...poll
 }
 
 // noJitter is the default policy without jitter, so that waits are exact.
-var noJitter = func() PollPolicy { p := DefaultPoll; p.Jitter = 0; return p }()
+var noJitter = func() PollPolicy { p := DefaultPollPolicy(); p.Jitter = -1; return p }()
 
 func TestPollSchedule(t *testing.T) {
 	const n = 10000
@@ -175,16 +175,16 @@ func TestPollJitter(t *testing.T) {
 	slack := tr.slack(tr.earliestEnd()).Seconds()
 	seen := map[float64]bool{}
 	for seed := range uint64(200) {
-		_, got := feedSeed(DefaultPoll, 10000, 0, seed, steps...)
+		_, got := feedSeed(DefaultPollPolicy(), 10000, 0, seed, steps...)
 		require.LessOrEqual(t, got, exact)
-		require.GreaterOrEqual(t, got, exact-DefaultPoll.Jitter*slack)
+		require.GreaterOrEqual(t, got, exact-DefaultPollPolicy().Jitter*slack)
 		seen[got] = true
 	}
 	require.Greater(t, len(seen), 100, "jitter spreads the waits")
 
 	// At the floor there is nothing to take off.
-	_, got := feed(DefaultPoll, 100, 0, pollStep{at: 20, status: StatusCompleted, updated: 10})
-	require.Equal(t, DefaultPoll.Floor.Seconds(), got)
+	_, got := feed(DefaultPollPolicy(), 100, 0, pollStep{at: 20, status: StatusCompleted, updated: 10})
+	require.Equal(t, DefaultPollPolicy().Floor.Seconds(), got)
 }
 
 // TestPollResume checks a tracker that starts from the journal's created_at

@@ -9,7 +9,7 @@ import (
 
 func TestTrackerETA(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tr := newPollTracker(DefaultPoll, 1000, t0, 1)
+	tr := newPollTracker(DefaultPollPolicy(), 1000, t0, 1)
 	tr.observe(&Task{ID: "a", Status: StatusPending, CreatedAt: t0, UpdatedAt: t0}, t0)
 	_, ok := tr.eta(t0)
 	require.False(t, ok, "no estimate while pending")

@@ -78,12 +78,8 @@ func makeInput(t *testing.T, n int) e2eInput {
 
 func newJob(t *testing.T, sb *sandbox, clock *virtualClock, plan *Plan, dir string, out *collect) *Job {
 	t.Helper()
-	hashes := make([]string, len(plan.Chunks))
-	for i, c := range plan.Chunks {
-		hashes[i] = c.Hash
-	}
 	client := sb.client(t)
-	j, err := OpenJournal(dir, JobRecord{APIURL: client.BaseURL(), UserID: "test-user", Inputs: []string{"numbers.txt"}, ChunkSize: 500, Region: "CH", Numbers: len(plan.Numbers), Chunks: hashes})
+	j, err := OpenJournal(dir, plan, client)
 	require.NoError(t, err)
 	t.Cleanup(func() { j.Close() })
 	return &Job{Client: client, Plan: plan, Journal: j, Out: out.out, Clock: clock, Parallel: 3}
@@ -215,10 +211,10 @@ func TestRunResumesWithoutPayingTwice(t *testing.T) {
 
 func TestJournalRefusesAnotherJob(t *testing.T) {
 	dir := t.TempDir()
-	j, err := OpenJournal(dir, JobRecord{APIURL: "u", UserID: "a", ChunkSize: 10, Chunks: []string{"h1", "h2"}, Numbers: 20, Inputs: []string{"a.txt"}})
+	j, err := openJournal(dir, JobRecord{APIURL: "u", UserID: "a", ChunkSize: 10, Chunks: []string{"h1", "h2"}, Numbers: 20, Inputs: []string{"a.txt"}})
 	require.NoError(t, err)
 	require.NoError(t, j.Close())
-	_, err = OpenJournal(dir, JobRecord{APIURL: "u", UserID: "a", ChunkSize: 5, Chunks: []string{"h1", "h3"}, Numbers: 20, Inputs: []string{"a.txt"}})
+	_, err = openJournal(dir, JobRecord{APIURL: "u", UserID: "a", ChunkSize: 5, Chunks: []string{"h1", "h3"}, Numbers: 20, Inputs: []string{"a.txt"}})
 	require.ErrorContains(t, err, "belongs to another job")
 	require.ErrorContains(t, err, "chunk size was 10, now 5")
 	require.ErrorContains(t, err, "the input changed")
@@ -234,7 +230,7 @@ func TestRunUnderFaults(t *testing.T) {
 	out := newCollect()
 	job := newJob(t, sb, clock, plan, t.TempDir(), out)
 	// Enough tries that 40% refusals cannot exhaust them by chance.
-	job.Client = sb.client(t, WithRetry(RetryPolicy{Attempts: 15, Base: time.Millisecond, MaxWait: 2 * time.Millisecond}))
+	job.Client = sb.client(t, WithRetry(RetryPolicy{Base: time.Millisecond, MaxWait: 2 * time.Millisecond, Budget: 5 * time.Second}))
 	sum, err := job.Run(context.Background())
 	require.NoError(t, err)
 
@@ -341,14 +337,14 @@ func TestRunKeepsATaskWhoseAnswerBreaksTheContract(t *testing.T) {
 	require.NoError(t, err)
 	dir := t.TempDir()
 	for run := 0; run < 2; run++ {
-		j, err := OpenJournal(dir, JobRecord{APIURL: srv.URL, UserID: "u", Chunks: []string{plan.Chunks[0].Hash}})
-		require.NoError(t, err)
 		c, err := NewClient(srv.URL, "key-123456", "u")
+		require.NoError(t, err)
+		j, err := OpenJournal(dir, plan, c)
 		require.NoError(t, err)
 		job := &Job{Client: c, Plan: plan, Journal: j, Clock: newVirtualClock(), Out: func(arrow.RecordBatch) error { return nil }}
 		_, err = job.Run(context.Background())
 		require.ErrorContains(t, err, `unknown status "queued"`)
-		require.Equal(t, "t-odd", j.Record(plan.Chunks[0].Hash).TaskID)
+		require.Equal(t, "t-odd", j.record(plan.Chunks[0].Hash).TaskID)
 		require.EqualValues(t, 1, c.Calls().Snapshot().Creates+c.Calls().Snapshot().Statuses, "the odd answer is still charged, and counted")
 		j.Close()
 	}
@@ -380,11 +376,11 @@ func TestRunStopsAtTheFirstFailedChunk(t *testing.T) {
 	}
 	plan, err := NewPlan([]Input{{Name: "n.txt", R: strings.NewReader(b.String())}}, PlanOptions{ChunkSize: 600})
 	require.NoError(t, err)
-	j, err := OpenJournal(t.TempDir(), JobRecord{APIURL: srv.URL, UserID: "u"})
-	require.NoError(t, err)
-	defer j.Close()
 	c, err := NewClient(srv.URL, emulator.DefaultAPIKey, "u")
 	require.NoError(t, err)
+	j, err := OpenJournal(t.TempDir(), plan, c)
+	require.NoError(t, err)
+	defer j.Close()
 	job := &Job{Client: c, Plan: plan, Journal: j, Parallel: 2, Out: func(arrow.RecordBatch) error { return nil }}
 	_, err = job.Run(context.Background())
 	require.ErrorIs(t, err, ErrBadRequest)

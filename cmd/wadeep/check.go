@@ -2,13 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -30,6 +26,8 @@ type checkFlags struct {
 	resubmitLost bool
 	timeout      time.Duration
 	pollFloor    time.Duration
+	exportMin    time.Duration
+	passThrough  string
 	shard        string
 }
 
@@ -37,6 +35,7 @@ func (f *checkFlags) register(fs *flag.FlagSet) {
 	f.api.register(fs)
 	fs.StringVar(&f.out, "out", "", "output file, format by extension: .csv .jsonl .arrow .parquet .xlsx (default: CSV on stdout)")
 	fs.StringVar(&f.rejects, "rejects", "", "file for the rows not checked (file, row, value, reason), format by extension")
+	fs.StringVar(&f.passThrough, "pass-through", "", "upstream result columns beyond the profile schema to keep, comma-separated, in lower snake case (others are left out and named)")
 	fs.StringVar(&f.column, "column", "", "the column holding the numbers (default: detected by header, or the only column)")
 	fs.StringVar(&f.format, "input-format", "", "input format when the extension does not say: txt, csv, xlsx, arrow or parquet")
 	fs.StringVar(&f.region, "region", "", "country (ISO 3166-1 alpha-2, e.g. CH) for numbers written in national format")
@@ -47,7 +46,8 @@ func (f *checkFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.resubmitLost, "resubmit-lost", false, "upload again chunks whose task creation answer was lost (the upstream may charge them twice)")
 	fs.DurationVar(&f.timeout, "timeout", 0, "give up after this long (0: never); the journal stays resumable")
 	fs.StringVar(&f.shard, "shard", "", "take share K of N (\"K/N\") of the input, by number hash: N workers with the same input need no coordination")
-	fs.DurationVar(&f.pollFloor, "poll-floor", connector.DefaultPoll.Floor, "least wait between two status calls of a task")
+	fs.DurationVar(&f.pollFloor, "poll-floor", connector.DefaultPollPolicy().Floor, "least wait between two status calls of a task")
+	fs.DurationVar(&f.exportMin, "export-min", connector.DefaultPollPolicy().ExportMin, "least time the upstream takes to export a result after its last number (0 for an instant sandbox)")
 }
 
 func (f *checkFlags) plan(env *cliEnv, inputs []string) (*connector.Plan, error) {
@@ -61,6 +61,8 @@ func (f *checkFlags) plan(env *cliEnv, inputs []string) (*connector.Plan, error)
 		return nil, usagef("--parallel %d: want a positive number", f.parallel)
 	case f.pollFloor <= 0:
 		return nil, usagef("--poll-floor %s: want a positive duration", f.pollFloor)
+	case f.exportMin < 0:
+		return nil, usagef("--export-min %s: want a duration, or 0 for none", f.exportMin)
 	case f.timeout < 0:
 		return nil, usagef("--timeout %s: want a positive duration, or 0 for none", f.timeout)
 	}
@@ -74,15 +76,6 @@ func (f *checkFlags) plan(env *cliEnv, inputs []string) (*connector.Plan, error)
 	}
 	defer closeInputs()
 	return connector.NewPlan(ins, connector.PlanOptions{Region: f.region, ChunkSize: f.chunkSize, Shard: shard})
-}
-
-// jobRecord names this job for its journal.
-func (f *checkFlags) jobRecord(c *connector.Client, userID string, inputs []string, p *connector.Plan) connector.JobRecord {
-	hashes := make([]string, len(p.Chunks))
-	for i, ch := range p.Chunks {
-		hashes[i] = ch.Hash
-	}
-	return connector.JobRecord{APIURL: c.BaseURL(), UserID: userID, Inputs: inputs, Region: strings.ToUpper(f.region), ChunkSize: f.chunkSize, Shard: f.shard, Numbers: len(p.Numbers), Chunks: hashes}
 }
 
 // setup is what check and submit do first: apply --timeout, read the
@@ -110,36 +103,26 @@ func (f *checkFlags) setup(ctx context.Context, env *cliEnv, inputs []string) (c
 }
 
 // openJournal opens the journal of this job: --state, or the job's own
-// directory under the user's state dir.
+// directory under the user's state dir, so that rerunning the same command
+// finds it.
 func (f *checkFlags) openJournal(env *cliEnv, client *connector.Client, inputs []string, plan *connector.Plan) (*connector.Journal, error) {
-	job := f.jobRecord(client, f.api.userIDFrom(env), inputs, plan)
-	dir, err := f.stateDir(job)
-	if err != nil {
-		return nil, err
+	dir := f.state
+	if dir == "" {
+		var err error
+		if dir, err = connector.DefaultStateDir(plan, client); err != nil {
+			return nil, err
+		}
 	}
-	return connector.OpenJournal(dir, job)
+	return connector.OpenJournal(dir, plan, client)
 }
 
-// stateDir is --state, or a directory named after the job's identity (API,
-// user and chunk contents), so that rerunning the same command finds it.
-func (f *checkFlags) stateDir(job connector.JobRecord) (string, error) {
-	if f.state != "" {
-		return f.state, nil
+// pollPolicy is the policy the flags ask for; the rest is the default.
+func (f *checkFlags) pollPolicy() connector.PollPolicy {
+	p := connector.PollPolicy{Floor: f.pollFloor, ExportMin: f.exportMin}
+	if f.exportMin == 0 {
+		p.ExportMin = -1 // the policy's "none"
 	}
-	base := os.Getenv("XDG_STATE_HOME")
-	if base == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("no --state given and no home directory: %w", err)
-		}
-		base = filepath.Join(home, ".local", "state")
-	}
-	h := sha256.New()
-	fmt.Fprintln(h, job.APIURL, job.UserID, job.ChunkSize, job.Region, job.Shard)
-	for _, c := range job.Chunks {
-		fmt.Fprintln(h, c)
-	}
-	return filepath.Join(base, "wadeep", "jobs", hex.EncodeToString(h.Sum(nil))[:16]), nil
+	return p
 }
 
 func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
@@ -160,7 +143,7 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	defer cancel()
 	if f.rejects != "" {
-		if err := writeRejects(f.rejects, plan.Rejects); err != nil {
+		if err := writeRejects(f.rejects, plan); err != nil {
 			return fmt.Errorf("writing rejects: %w", err)
 		}
 	}
@@ -172,12 +155,19 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	dir := journal.Dir()
 
 	prog := newProgressPrinter(env.stderr)
-	poll := connector.DefaultPoll
-	poll.Floor = f.pollFloor
+	poll := f.pollPolicy()
 	run := &connector.Job{
 		Client: client, Plan: plan, Journal: journal,
 		Out: out.write, Progress: prog.update,
 		Parallel: f.parallel, Poll: poll, ResubmitLost: f.resubmitLost,
+		PassThrough: splitList(f.passThrough),
+	}
+	schema, err := run.Schema()
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if err := out.open(schema); err != nil {
+		return err
 	}
 	start := time.Now()
 	sum, err := run.Run(ctx)
@@ -193,6 +183,9 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 		return fmt.Errorf("writing %s: %w", f.out, err)
 	}
 	printSummary(env, plan, sum, time.Since(start))
+	if len(sum.LeftOut) > 0 {
+		fmt.Fprintf(env.stderr, "result columns left out: %s (keep them with --pass-through %s)\n", strings.Join(sum.LeftOut, ", "), strings.Join(sum.LeftOut, ","))
+	}
 	if got := int64(len(plan.Numbers)); sum.Profiles != got {
 		return fmt.Errorf("%d distinct numbers were uploaded but %d profile rows came back: the counts do not reconcile", got, sum.Profiles)
 	}
@@ -236,4 +229,15 @@ func printSummary(env *cliEnv, p *connector.Plan, s *connector.Summary, took tim
 		fmt.Fprintf(w, "polling every 5 s would have made about %d status calls\n", s.FixedPolls)
 	}
 	fmt.Fprintf(w, "took %s\n", took.Round(time.Millisecond))
+}
+
+// splitList reads a comma-separated flag value; "" is none.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/wadeep/wadeep/arrowconv"
@@ -84,42 +83,20 @@ func (o *profileOut) abort() {
 	}
 }
 
-var rejectSchema = arrow.NewSchema([]arrow.Field{
-	{Name: "file", Type: arrow.BinaryTypes.String},
-	{Name: "row", Type: arrow.PrimitiveTypes.Int64},
-	{Name: "value", Type: arrow.BinaryTypes.String},
-	{Name: "reason", Type: arrow.BinaryTypes.String},
-}, nil)
-
 // writeRejects writes the plan's rejects (file, row, value, reason) to path,
 // in any output format.
-func writeRejects(path string, rejects []connector.Reject) error {
-	w, err := sink.Create(path, rejectSchema)
+func writeRejects(path string, plan *connector.Plan) error {
+	r := plan.RejectRecords(memory.DefaultAllocator)
+	defer r.Release()
+	w, err := sink.Create(path, r.Schema())
 	if err != nil {
 		return err
 	}
-	b := array.NewRecordBuilder(memory.DefaultAllocator, rejectSchema)
-	defer b.Release()
-	flush := func() error {
-		rec := b.NewRecordBatch()
-		defer rec.Release()
-		return w.Write(rec)
-	}
-	for i, r := range rejects {
-		b.Field(0).(*array.StringBuilder).Append(r.File)
-		b.Field(1).(*array.Int64Builder).Append(int64(r.Row))
-		b.Field(2).(*array.StringBuilder).Append(r.Value)
-		b.Field(3).(*array.StringBuilder).Append(r.Explain())
-		if (i+1)%65536 == 0 {
-			if err := flush(); err != nil {
-				w.Abort()
-				return err
-			}
+	for r.Next() {
+		if err := w.Write(r.RecordBatch()); err != nil {
+			w.Abort()
+			return err
 		}
-	}
-	if err := flush(); err != nil {
-		w.Abort()
-		return err
 	}
 	return w.Close()
 }

@@ -165,22 +165,20 @@ func cmdDownload(ctx context.Context, env *cliEnv, args []string) error {
 	if t.Status != connector.StatusExported {
 		return fmt.Errorf("task %s is %s (%d of %d done); its result is not ready", t.ID, t.Status, t.Done(), t.Total)
 	}
-	dir := filepath.Dir(*outPath)
-	tmp, err := os.CreateTemp(dir, ".wadeep-download-*")
+	// The workbook goes to a private directory and is deleted once
+	// converted; the fetch is the job's own (retries, fresh links, zip check).
+	tmpDir, err := os.MkdirTemp("", "wadeep-download-")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := c.Download(ctx, t.ID, t.ResultURL, tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
+	defer os.RemoveAll(tmpDir)
+	xlsx := filepath.Join(tmpDir, "result.xlsx")
+	if err := c.FetchResult(ctx, t, xlsx, connector.DownloadPolicy{}); err != nil {
 		return err
 	}
 	// Converted whatever the extension, .xlsx included: the upstream's own
 	// file holds a column wadeep never carries (docs/privacy.md).
-	n, err := convertFile(tmp.Name(), *outPath, env, arrowconv.WithTask(t.ID, t.UpdatedAt))
+	n, err := convertFile(xlsx, *outPath, env, arrowconv.WithTask(t.ID, t.UpdatedAt))
 	if err != nil {
 		return err
 	}

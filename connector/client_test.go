@@ -21,7 +21,7 @@ func TestClientErrors(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("wrong key", func(t *testing.T) {
-		c, err := NewClient(sb.url, "not-the-key-s3cr3t", "u", WithRetry(RetryPolicy{Base: time.Millisecond, MaxWait: time.Millisecond, Budget: 20 * time.Millisecond}))
+		c, err := NewClient(sb.url, "not-the-key-s3cr3t", "u", WithRetry(RetryPolicy{Base: time.Millisecond, MaxWait: time.Millisecond, Budget: time.Second}), WithClock(newVirtualClock()))
 		require.NoError(t, err)
 		_, err = c.CreateTask(ctx, "a.txt", []byte("+41798284651\n"))
 		require.ErrorIs(t, err, ErrUnauthorized)
@@ -163,7 +163,7 @@ func TestCreateRetriesOnlyWhenNothingWasCreated(t *testing.T) {
 			posts.Add(1)
 			w.WriteHeader(code)
 		}))
-		c, err := NewClient(srv.URL, "key-123456", "u", WithRetry(RetryPolicy{Base: time.Millisecond, MaxWait: time.Millisecond, Budget: 20 * time.Millisecond}))
+		c, err := NewClient(srv.URL, "key-123456", "u", WithRetry(RetryPolicy{Base: time.Millisecond, MaxWait: time.Millisecond, Budget: time.Second}), WithClock(newVirtualClock()))
 		require.NoError(t, err)
 		_, err = c.CreateTask(context.Background(), "a.txt", []byte("+41798284651\n"))
 		require.Error(t, err)
@@ -184,7 +184,7 @@ func TestCreateNeverSentIsRefused(t *testing.T) {
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	ln.Close()
-	c, err := NewClient("http://"+addr, "key-123456", "u", WithRetry(RetryPolicy{Base: time.Millisecond, MaxWait: time.Millisecond, Budget: 5 * time.Millisecond}))
+	c, err := NewClient("http://"+addr, "key-123456", "u", WithRetry(RetryPolicy{Base: time.Millisecond, MaxWait: time.Millisecond, Budget: time.Second}), WithClock(newVirtualClock()))
 	require.NoError(t, err)
 	_, err = c.CreateTask(context.Background(), "a.txt", []byte("+41798284651\n"))
 	require.ErrorIs(t, err, ErrTransport)

@@ -99,10 +99,11 @@ func (p DownloadPolicy) withDefaults() DownloadPolicy {
 // FetchResult downloads the result workbook of an exported task to path,
 // through a private temp file beside it, verified as a whole zip before it
 // is renamed into place. A cut or damaged transfer is fetched again after a
-// backoff. A refused link (expired) is replaced by a fresh one from a status
-// call, which is progress, not a failed try; so is a link that would expire
-// during the backoff, which is replaced at once. Fresh links and time are
-// bounded separately by p. Never creates a task.
+// backoff, cut short to what is left of the link's life once that is known
+// (a refused link shows it). A refused link (expired) is replaced by a fresh
+// one from a status call, which is progress, not a failed try: the backoff
+// starts over. Fresh links and time are bounded separately by p. Never
+// creates a task.
 func (c *Client) FetchResult(ctx context.Context, task *Task, path string, p DownloadPolicy) error {
 	p = p.withDefaults()
 	if task.ResultURL == "" {
@@ -112,11 +113,11 @@ func (c *Client) FetchResult(ctx context.Context, task *Task, path string, p Dow
 	link, linkAt := task.ResultURL, start
 	lastStatus := start        // the answer that carried the link was just received
 	var lifetime time.Duration // the shortest a link was seen to live; 0 while unknown
-	refreshes, tries := 0, 0
+	refreshes, tries, backoffs := 0, 0, 0 // backoffs: pauses since the last fresh link
 	refresh := func() error {
 		if refreshes >= p.Refreshes {
-			return fmt.Errorf("the result link of task %s kept expiring: gave up after %d fresh links over %s (rerun to try again: the task stays exported)",
-				task.ID, refreshes, c.clock.Now().Sub(start).Round(time.Second))
+			return fmt.Errorf("the result link of task %s kept expiring: gave up after %d fresh links and %d tries over %s (rerun to try again: the task stays exported)",
+				task.ID, refreshes, tries, c.clock.Now().Sub(start).Round(time.Second))
 		}
 		if wait := p.RefreshGap - c.clock.Now().Sub(lastStatus); wait > 0 {
 			if err := c.clock.Sleep(ctx, wait); err != nil {
@@ -132,7 +133,7 @@ func (c *Client) FetchResult(ctx context.Context, task *Task, path string, p Dow
 		if t.ResultURL == "" {
 			return fmt.Errorf("the result link of task %s expired and the task no longer offers one (status %s)", task.ID, t.Status)
 		}
-		link, linkAt = t.ResultURL, lastStatus
+		link, linkAt, backoffs = t.ResultURL, lastStatus, 0
 		return nil
 	}
 	for {
@@ -155,17 +156,24 @@ func (c *Client) FetchResult(ctx context.Context, task *Task, path string, p Dow
 			}
 		case errors.Is(err, ErrTransport), errors.Is(err, ErrServer), errors.Is(err, ErrRateLimited), errors.Is(err, errBadZip):
 			// Cut or damaged: fetch again after a pause, within the budget.
-			wait := c.retry.backoff(tries-1, retryAfter(err))
+			wait := c.retry.backoff(backoffs, retryAfter(err))
+			backoffs++
 			if spent := now.Sub(start); spent+wait > p.Budget {
 				return fmt.Errorf("result download of task %s: gave up after %d tries and %d fresh links over %s (rerun to try again: the task stays exported): %w",
 					task.ID, tries, refreshes, spent.Round(time.Second), err)
 			}
-			if lifetime > 0 && now.Add(wait).Sub(linkAt) >= lifetime {
-				// The link would be dead by the end of the pause.
-				if err := refresh(); err != nil {
-					return err
+			if lifetime > 0 {
+				// A pause the link would not outlive is cut short to what is
+				// left of it (no charge); with nothing left, a fresh link is
+				// asked for at once rather than after the pause.
+				left := lifetime - now.Sub(linkAt)
+				if left <= 0 {
+					if err := refresh(); err != nil {
+						return err
+					}
+					continue
 				}
-				continue
+				wait = min(wait, left/2)
 			}
 			if err := c.clock.Sleep(ctx, wait); err != nil {
 				return err

@@ -24,6 +24,13 @@ type Plan struct {
 	Rejects []Reject
 	Rows    int // input rows read (this shard's), blank ones included
 	Blank   int // blank lines and records, skipped
+
+	// Region and Shard are the options the plan was made with, and Inputs
+	// says how each input was read: Enrich reads the inputs a second time
+	// against them.
+	Region string
+	Shard  Shard
+	Inputs []Source
 }
 
 // Chunk is one upload file's worth of numbers.
@@ -119,10 +126,12 @@ func NewPlan(inputs []Input, opts PlanOptions) (*Plan, error) {
 		return nil, err
 	}
 	sh := opts.Shard
-	p := &Plan{}
+	p := &Plan{Region: norm.region, Shard: sh}
 	first := map[string]RowRef{} // number → the row it was first seen in, all shards
 	for _, in := range inputs {
-		err := readValues(in, func(row int, value string, blank bool) {
+		src := Source{Name: in.Name}
+		err := readValues(in, &src, func(row int, value string, blank bool) {
+			src.Rows++
 			ref := RowRef{File: in.Name, Row: row}
 			if blank {
 				if sh.takes(ref.key()) {
@@ -157,6 +166,7 @@ func NewPlan(inputs []Input, opts PlanOptions) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
+		p.Inputs = append(p.Inputs, src)
 	}
 	for i := 0; i < len(p.Numbers); i += size {
 		nums := p.Numbers[i:min(i+size, len(p.Numbers))]

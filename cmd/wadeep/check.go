@@ -31,6 +31,7 @@ type checkFlags struct {
 	timeout      time.Duration
 	pollFloor    time.Duration
 	shard        string
+	enrich       bool
 }
 
 func (f *checkFlags) register(fs *flag.FlagSet) {
@@ -48,6 +49,7 @@ func (f *checkFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeout, "timeout", 0, "give up after this long (0: never); the journal stays resumable")
 	fs.StringVar(&f.shard, "shard", "", "take share K of N (\"K/N\") of the input, by number hash: N workers with the same input need no coordination")
 	fs.DurationVar(&f.pollFloor, "poll-floor", connector.DefaultPoll.Floor, "least wait between two status calls of a task")
+	fs.BoolVar(&f.enrich, "enrich", false, "write every input row with its number's profile (input columns, input_file, input_row, profile, reject_reason) to --out; reads the inputs twice")
 }
 
 func (f *checkFlags) plan(env *cliEnv, inputs []string) (*connector.Plan, error) {
@@ -154,6 +156,10 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	enr, err := f.enrichOut(env, inputs)
+	if err != nil {
+		return err
+	}
 	ctx, cancel, plan, client, err := f.setup(ctx, env, inputs)
 	if err != nil || client == nil {
 		return err
@@ -179,6 +185,10 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 		Out: out.write, Progress: prog.update,
 		Parallel: f.parallel, Poll: poll, ResubmitLost: f.resubmitLost,
 	}
+	if enr != nil {
+		defer enr.release()
+		run.Out = enr.add
+	}
 	start := time.Now()
 	sum, err := run.Run(ctx)
 	prog.finish()
@@ -189,7 +199,12 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		return fmt.Errorf("%w (journal: %s)", err, dir)
 	}
-	if err := out.close(); err != nil {
+	if enr != nil {
+		err = enr.write(ctx, env, plan)
+	} else {
+		err = out.close()
+	}
+	if err != nil {
 		return fmt.Errorf("writing %s: %w", f.out, err)
 	}
 	printSummary(env, plan, sum, time.Since(start))

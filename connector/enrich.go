@@ -179,7 +179,8 @@ type layout struct {
 // first-seen order; an input lacking one has nulls there. Their types:
 //   - txt, csv and xlsx columns are utf8: the text as the file holds it
 //     (xlsx cells as the sheet stores them, numbers in their stored
-//     decimal form), an empty cell is null;
+//     decimal form), an empty cell is null, and cells beyond the
+//     header's columns are left out;
 //   - arrow and parquet columns keep their type when every sink writes it
 //     (utf8, dictionary<int, utf8>, bool, integers, floats, timestamps);
 //     any other type becomes utf8 holding Arrow's text form of the value;

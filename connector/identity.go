@@ -25,8 +25,12 @@ func jobRecordOf(plan *Plan, client *Client) JobRecord {
 	for i, c := range plan.Chunks {
 		hashes[i] = c.Hash
 	}
+	names := make([]string, len(plan.Inputs))
+	for i, in := range plan.Inputs {
+		names[i] = in.Name
+	}
 	o := plan.Options
-	return JobRecord{APIURL: client.BaseURL(), UserID: client.userID, Inputs: plan.Inputs, Region: o.Region,
+	return JobRecord{APIURL: client.BaseURL(), UserID: client.userID, Inputs: names, Region: o.Region,
 		ChunkSize: o.ChunkSize, Shard: o.Shard.String(), Numbers: len(plan.Numbers), Chunks: hashes}
 }
 

@@ -106,10 +106,11 @@ func (in Input) format() (string, error) {
 // or blank set for a blank line or record, which has no value to check.
 type rowFunc func(row int, value string, blank bool)
 
-// readValues calls fn for each row of the input.
-func readValues(in Input, fn rowFunc) error {
+// readValues calls fn for each row of the input, and records in src (if
+// not nil) the input's columns and the one picked.
+func readValues(in Input, src *Source, fn rowFunc) error {
 	if in.Records != nil {
-		return readRecords(in, fn)
+		return readRecords(in, src, fn)
 	}
 	f, err := in.format()
 	if err != nil {
@@ -117,14 +118,15 @@ func readValues(in Input, fn rowFunc) error {
 	}
 	switch f {
 	case "csv":
-		return readCSV(in, fn)
+		return readCSV(in, src, fn)
 	case "xlsx":
-		return readXLSX(in, fn)
+		return readXLSX(in, src, fn)
 	case "arrow":
-		return guarded(in, func() error { return readArrowIPC(in, fn) })
+		return guarded(in, func() error { return readArrowIPC(in, src, fn) })
 	case "parquet":
-		return guarded(in, func() error { return readParquet(in, fn) })
+		return guarded(in, func() error { return readParquet(in, src, fn) })
 	}
+	src.pickText()
 	return readText(in, fn)
 }
 
@@ -187,7 +189,7 @@ func trimEOL(b []byte) []byte {
 // that name a phone column, best first.
 var phoneHeaders = []string{"e164", "phonenumber", "phone", "msisdn", "mobilenumber", "mobile", "mobilephone", "cellphone", "cell", "whatsapp", "whatsappnumber", "telephone", "tel", "number", "contactnumber"}
 
-func readCSV(in Input, fn rowFunc) error {
+func readCSV(in Input, src *Source, fn rowFunc) error {
 	br := bufio.NewReaderSize(in.R, 64<<10)
 	// The delimiter is sniffed from the first line: comma, semicolon or tab.
 	head, _ := br.Peek(4096)
@@ -212,6 +214,7 @@ func readCSV(in Input, fn rowFunc) error {
 	if err != nil {
 		return err
 	}
+	src.pickCells(header, col, hasHeader)
 	if !hasHeader {
 		line, _ := cr.FieldPos(col)
 		emitCell(header, col, line, fn)

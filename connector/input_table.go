@@ -27,7 +27,7 @@ func (in Input) section() (*io.SectionReader, error) {
 }
 
 // readXLSX reads the phone column of the first worksheet; rows are sheet rows.
-func readXLSX(in Input, fn rowFunc) error {
+func readXLSX(in Input, src *Source, fn rowFunc) error {
 	sr, err := in.section()
 	if err != nil {
 		return err
@@ -52,6 +52,7 @@ func readXLSX(in Input, fn rowFunc) error {
 			if col, header, err = pickColumn(in, names); err != nil {
 				return err
 			}
+			src.pickCells(names, col, header)
 			if header {
 				continue
 			}
@@ -94,7 +95,7 @@ func guarded(in Input, read func() error) (err error) {
 }
 
 // readArrowIPC reads the phone column of an Arrow IPC file; rows count from 1.
-func readArrowIPC(in Input, fn rowFunc) error {
+func readArrowIPC(in Input, src *Source, fn rowFunc) error {
 	sr, err := in.section()
 	if err != nil {
 		return err
@@ -108,6 +109,7 @@ func readArrowIPC(in Input, fn rowFunc) error {
 	if err != nil {
 		return err
 	}
+	src.pickFields(r.Schema(), col)
 	row := 0
 	for i := 0; i < r.NumRecords(); i++ {
 		rec, err := r.RecordBatch(i)
@@ -122,7 +124,7 @@ func readArrowIPC(in Input, fn rowFunc) error {
 }
 
 // readParquet reads only the phone column of a Parquet file, batch by batch.
-func readParquet(in Input, fn rowFunc) error {
+func readParquet(in Input, src *Source, fn rowFunc) error {
 	sr, err := in.section()
 	if err != nil {
 		return err
@@ -144,6 +146,7 @@ func readParquet(in Input, fn rowFunc) error {
 	if err != nil {
 		return err
 	}
+	src.pickFields(schema, col)
 	leaf := fr.Manifest.Fields[col]
 	if !leaf.IsLeaf() {
 		return fmt.Errorf("connector: %s: column %q is nested; want a column of text or integers", in.Name, schema.Field(col).Name)
@@ -166,11 +169,12 @@ func readParquet(in Input, fn rowFunc) error {
 }
 
 // readRecords reads the phone column of an Arrow stream the caller hands in.
-func readRecords(in Input, fn rowFunc) error {
+func readRecords(in Input, src *Source, fn rowFunc) error {
 	col, err := pickField(in, in.Records.Schema())
 	if err != nil {
 		return err
 	}
+	src.pickFields(in.Records.Schema(), col)
 	row := 0
 	for in.Records.Next() {
 		if err := emitColumn(in, in.Records.RecordBatch().Column(col), &row, fn); err != nil {

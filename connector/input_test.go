@@ -18,7 +18,7 @@ func readAll(t *testing.T, in Input) ([]value, int, error) {
 	t.Helper()
 	var got []value
 	blank := 0
-	err := readValues(in, func(row int, v string, isBlank bool) {
+	err := readValues(in, nil, func(row int, v string, isBlank bool) {
 		if isBlank {
 			blank++
 			return

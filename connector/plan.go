@@ -24,11 +24,13 @@ type Plan struct {
 	Rejects []Reject
 	Rows    int // input rows read (this shard's), blank ones included
 	Blank   int // blank lines and records, skipped
-	// Inputs are the inputs' names and Options the options, as the plan
-	// was made (defaults applied): with the chunks, they name the job
-	// (see OpenJournal).
-	Inputs  []string
+
+	// Options are the options the plan was made with (defaults applied),
+	// and Inputs says how each input was read: with the chunks they name
+	// the job (see OpenJournal), and Enrich reads the inputs a second time
+	// against them.
 	Options PlanOptions
+	Inputs  []Source
 }
 
 // Chunk is one upload file's worth of numbers.
@@ -125,12 +127,11 @@ func NewPlan(inputs []Input, opts PlanOptions) (*Plan, error) {
 	}
 	sh := opts.Shard
 	p := &Plan{Options: PlanOptions{Region: strings.ToUpper(opts.Region), ChunkSize: size, Shard: sh}}
-	for _, in := range inputs {
-		p.Inputs = append(p.Inputs, in.Name)
-	}
 	first := map[string]RowRef{} // number → the row it was first seen in, all shards
 	for _, in := range inputs {
-		err := readValues(in, func(row int, value string, blank bool) {
+		src := Source{Name: in.Name}
+		err := readValues(in, &src, func(row int, value string, blank bool) {
+			src.Rows++
 			ref := RowRef{File: in.Name, Row: row}
 			if blank {
 				if sh.takes(ref.key()) {
@@ -165,6 +166,7 @@ func NewPlan(inputs []Input, opts PlanOptions) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
+		p.Inputs = append(p.Inputs, src)
 	}
 	for i := 0; i < len(p.Numbers); i += size {
 		nums := p.Numbers[i:min(i+size, len(p.Numbers))]

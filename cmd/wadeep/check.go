@@ -29,6 +29,7 @@ type checkFlags struct {
 	exportMin    time.Duration
 	passThrough  string
 	shard        string
+	enrich       bool
 }
 
 func (f *checkFlags) register(fs *flag.FlagSet) {
@@ -48,6 +49,7 @@ func (f *checkFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.shard, "shard", "", "take share K of N (\"K/N\") of the input, by number hash: N workers with the same input need no coordination")
 	fs.DurationVar(&f.pollFloor, "poll-floor", connector.DefaultPollPolicy().Floor, "least wait between two status calls of a task")
 	fs.DurationVar(&f.exportMin, "export-min", connector.DefaultPollPolicy().ExportMin, "least time the upstream takes to export a result after its last number (0 for an instant sandbox)")
+	fs.BoolVar(&f.enrich, "enrich", false, "write every input row with its number's profile (input columns, input_file, input_row, profile, reject_reason) to --out; reads the inputs twice")
 }
 
 func (f *checkFlags) plan(env *cliEnv, inputs []string) (*connector.Plan, error) {
@@ -137,6 +139,10 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	enr, err := f.enrichOut(env, inputs)
+	if err != nil {
+		return err
+	}
 	ctx, cancel, plan, client, err := f.setup(ctx, env, inputs)
 	if err != nil || client == nil {
 		return err
@@ -166,7 +172,13 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	if err := out.open(schema); err != nil {
+	if enr != nil {
+		defer enr.release()
+		if err := enr.start(schema); err != nil {
+			return err
+		}
+		run.Out = enr.add
+	} else if err := out.open(schema); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -179,7 +191,12 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		return fmt.Errorf("%w (journal: %s)", err, dir)
 	}
-	if err := out.close(); err != nil {
+	if enr != nil {
+		err = enr.write(ctx, env, plan)
+	} else {
+		err = out.close()
+	}
+	if err != nil {
 		return fmt.Errorf("writing %s: %w", f.out, err)
 	}
 	printSummary(env, plan, sum, time.Since(start))

@@ -175,7 +175,7 @@ func itoaPad(n, width int) string {
 
 func (e *crashEnv) args(out string, extra ...string) []string {
 	return append([]string{"check", e.input, "--api-url", e.url, "--user-id", "crash", "--chunk-size", "200",
-		"--parallel", "1", "--poll-floor", "20ms", "--state", filepath.Join(e.dir, "state"), "--out", out}, extra...)
+		"--parallel", "1", "--poll-floor", "20ms", "--export-min", "0", "--state", filepath.Join(e.dir, "state"), "--out", out}, extra...)
 }
 
 func (e *crashEnv) command(args ...string) *exec.Cmd {

@@ -73,7 +73,7 @@ func TestCheckCommand(t *testing.T) {
 	require.NoError(t, os.WriteFile(in, []byte(numbersTxt), 0o600))
 	out, rej := filepath.Join(dir, "out.csv"), filepath.Join(dir, "rej.csv")
 	args := []string{"check", in, "--api-url", url, "--api-key", emulator.DefaultAPIKey, "--user-id", "u1",
-		"--region", "CH", "--out", out, "--rejects", rej, "--state", filepath.Join(dir, "state"), "--poll-floor", "10ms"}
+		"--region", "CH", "--out", out, "--rejects", rej, "--state", filepath.Join(dir, "state"), "--poll-floor", "10ms", "--export-min", "0"}
 
 	code, _, stderr := cli(t, "", args...)
 	require.Equal(t, 0, code, stderr)
@@ -118,7 +118,7 @@ func TestCheckStdinToStdoutJSONL(t *testing.T) {
 	_, url := fastSandbox(t)
 	dir := t.TempDir()
 	code, stdout, stderr := cli(t, "+41798284651\n+33612345678\n", "check", "-", "--api-url", url, "--api-key", emulator.DefaultAPIKey,
-		"--user-id", "u1", "--state", filepath.Join(dir, "s"), "--poll-floor", "10ms", "--out", filepath.Join(dir, "o.jsonl"))
+		"--user-id", "u1", "--state", filepath.Join(dir, "s"), "--poll-floor", "10ms", "--export-min", "0", "--out", filepath.Join(dir, "o.jsonl"))
 	require.Equal(t, 0, code, stderr)
 	require.Empty(t, stdout)
 	b, err := os.ReadFile(filepath.Join(dir, "o.jsonl"))
@@ -242,7 +242,7 @@ func TestKeyNeverWritten(t *testing.T) {
 	require.NoError(t, os.WriteFile(in, []byte("+41798284651\n+33612345678\nbad\n"), 0o600))
 	state := filepath.Join(dir, "state")
 	code, stdout, stderr := cli(t, "", "check", in, "--api-url", url, "--api-key", key, "--user-id", "u",
-		"--state", state, "--poll-floor", "10ms", "--out", filepath.Join(dir, "o.arrow"), "--rejects", filepath.Join(dir, "r.jsonl"))
+		"--state", state, "--poll-floor", "10ms", "--export-min", "0", "--out", filepath.Join(dir, "o.arrow"), "--rejects", filepath.Join(dir, "r.jsonl"))
 	require.Equal(t, 0, code, stderr)
 	require.NotContains(t, stdout+stderr, key)
 	// Nothing the run left on disk holds the key: journal, results, outputs.
@@ -297,7 +297,7 @@ func TestEmulateCommand(t *testing.T) {
 	in := filepath.Join(dir, "n.txt")
 	require.NoError(t, os.WriteFile(in, []byte("+41798284651\n"), 0o600))
 	code, _, errOut := cli(t, "", "check", in, "--api-url", url, "--api-key", "emu-key-1", "--user-id", "u",
-		"--state", filepath.Join(dir, "s"), "--poll-floor", "10ms", "--out", filepath.Join(dir, "o.csv"))
+		"--state", filepath.Join(dir, "s"), "--poll-floor", "10ms", "--export-min", "0", "--out", filepath.Join(dir, "o.csv"))
 	require.Equal(t, 0, code, errOut)
 
 	cancel()

@@ -79,7 +79,7 @@ func cmdSubmit(ctx context.Context, env *cliEnv, args []string) error {
 	var unused []string
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
-		case "out", "rejects", "poll-floor", "parallel":
+		case "out", "rejects", "poll-floor", "parallel", "enrich":
 			unused = append(unused, "--"+fl.Name)
 		}
 	})

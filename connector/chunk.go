@@ -35,16 +35,16 @@ func (j *Job) advance(ctx context.Context, c Chunk, st *runState) (chunkResult, 
 
 	task, err := j.watch(ctx, c, rec, created, st)
 	if errors.Is(err, ErrNotFound) {
-		return res, fmt.Errorf("connector: %s: %w; the upstream no longer knows this task (expired, or another user id?): "+
+		return res, fmt.Errorf("%s: %w; the upstream no longer knows this task (expired, or another user id?): "+
 			"check --user-id, or start afresh with another --state directory (the chunk is then created and charged again)", where, err)
 	}
 	if err != nil {
-		return res, fmt.Errorf("connector: %s: %w", where, err)
+		return res, fmt.Errorf("%s: %w", where, err)
 	}
 	if rec.State != StateExported {
 		rec.State, rec.UpdatedAt = StateExported, task.UpdatedAt
 		if err := j.Journal.put(rec); err != nil {
-			return res, fmt.Errorf("connector: %s: %w", where, err)
+			return res, fmt.Errorf("%s: %w", where, err)
 		}
 	}
 	if !task.CreatedAt.IsZero() && !task.UpdatedAt.IsZero() {
@@ -54,16 +54,16 @@ func (j *Job) advance(ctx context.Context, c Chunk, st *runState) (chunkResult, 
 	st.set(c.Index, func(p *ChunkProgress) { p.State = "downloading" })
 	xlsx, err := j.download(ctx, c, task)
 	if err != nil {
-		return res, fmt.Errorf("connector: %s: %w", where, err)
+		return res, fmt.Errorf("%s: %w", where, err)
 	}
 	dropped, err := j.keep(c, rec.TaskID, task.UpdatedAt, xlsx)
 	if err != nil {
-		return res, fmt.Errorf("connector: %s: %w", where, err)
+		return res, fmt.Errorf("%s: %w", where, err)
 	}
 	path := j.Journal.resultPath(c.Hash)
 	rec.State, rec.ResultFile, rec.UpdatedAt, rec.Dropped = StateDownloaded, filepath.Base(path), task.UpdatedAt, dropped
 	if err := j.Journal.put(rec); err != nil {
-		return res, fmt.Errorf("connector: %s: %w", where, err)
+		return res, fmt.Errorf("%s: %w", where, err)
 	}
 	st.set(c.Index, func(p *ChunkProgress) { p.State = "downloaded"; p.Done = len(c.Numbers) })
 	res.path, res.updatedAt, res.dropped = path, task.UpdatedAt, dropped
@@ -82,7 +82,7 @@ func (j *Job) ensureTask(ctx context.Context, c Chunk, rec ChunkRecord, st *runS
 	}
 	rec = ChunkRecord{Hash: c.Hash, Index: c.Index, Numbers: len(c.Numbers), FirstRow: j.Plan.Origin[c.First], State: StateIntent, IntentAt: j.Clock.Now().UTC()}
 	if err := j.Journal.put(rec); err != nil {
-		return rec, nil, fmt.Errorf("connector: %s: %w", where, err)
+		return rec, nil, fmt.Errorf("%s: %w", where, err)
 	}
 	if err := ctx.Err(); err != nil {
 		// Stopped while the intent was written: nothing was sent.
@@ -113,14 +113,14 @@ func (j *Job) ensureTask(ctx context.Context, c Chunk, rec ChunkRecord, st *runS
 			// rerun does not pay twice without being told, and this run
 			// already says what that means.
 			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-				return rec, nil, fmt.Errorf("connector: %s: %w: %w; %s", where, ErrLostCreation, err, lostAdvice)
+				return rec, nil, fmt.Errorf("%s: %w: %w; %s", where, ErrLostCreation, err, lostAdvice)
 			}
 		}
-		return rec, nil, fmt.Errorf("connector: %s: %w", where, err)
+		return rec, nil, fmt.Errorf("%s: %w", where, err)
 	}
 	rec.State, rec.TaskID, rec.CreatedAt, rec.UpdatedAt = StateCreated, t.ID, t.CreatedAt, t.UpdatedAt
 	if err := j.putCreated(rec); err != nil {
-		return rec, nil, fmt.Errorf("connector: %s: %w", where, err)
+		return rec, nil, fmt.Errorf("%s: %w", where, err)
 	}
 	return rec, t, nil
 }

@@ -98,14 +98,33 @@ func TestClientBaseURL(t *testing.T) {
 
 func TestDownloadRefusesLocalLinks(t *testing.T) {
 	// An API on a public host must not be able to send the client to a
-	// loopback or private address through result_url.
+	// loopback or private address through result_url. Something listens
+	// there, so only the guard can be what refuses: no connection arrives.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	var accepted atomic.Int64
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			conn.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
 	c, err := NewClient("https://api.example.com", "k", "u")
 	require.NoError(t, err)
 	var buf bytes.Buffer
-	for _, link := range []string{"http://api.example.com/r.xlsx", "https://127.0.0.1/r.xlsx", "https://10.0.0.8/r.xlsx", "https://[::1]/r.xlsx"} {
+	for _, link := range []string{fmt.Sprintf("https://127.0.0.1:%d/r.xlsx", port), fmt.Sprintf("https://localhost:%d/r.xlsx", port)} {
 		_, err := c.Download(context.Background(), "t", link, &buf)
-		require.Error(t, err, link)
+		require.ErrorContains(t, err, "local address", link)
 	}
+	_, err = c.Download(context.Background(), "t", "http://api.example.com/r.xlsx", &buf)
+	require.ErrorContains(t, err, "want https")
+	require.Zero(t, accepted.Load(), "no connection reached the local address")
 }
 
 func TestParseRetryAfter(t *testing.T) {

@@ -289,7 +289,7 @@ func readXLSXRows(ctx context.Context, in Input, src *Source, fn func(*fullRow) 
 	}
 	rows, err := arrowconv.NewRows(sr, in.Size, arrowconv.WithName(in.Name))
 	if err != nil {
-		return fmt.Errorf("connector: %w", err)
+		return err // arrowconv's error names the file, sheet and cell
 	}
 	defer rows.Close()
 	r := &fullRow{cells: make([]string, len(src.Fields))}
@@ -342,7 +342,7 @@ func readXLSXRows(ctx context.Context, in Input, src *Source, fn func(*fullRow) 
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("connector: %w", err)
+		return err
 	}
 	return nil
 }

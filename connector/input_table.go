@@ -34,7 +34,7 @@ func readXLSX(in Input, src *Source, fn rowFunc) error {
 	}
 	rows, err := arrowconv.NewRows(sr, in.Size, arrowconv.WithName(in.Name))
 	if err != nil {
-		return fmt.Errorf("connector: %w", err)
+		return err // arrowconv's error names the file, sheet and cell
 	}
 	defer rows.Close()
 	col, header := -1, true
@@ -65,7 +65,7 @@ func readXLSX(in Input, src *Source, fn rowFunc) error {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("connector: %w", err)
+		return err
 	}
 	return nil
 }

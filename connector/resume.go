@@ -42,7 +42,7 @@ func (j *Job) adopt() error {
 		adopted := ChunkRecord{Hash: hash, Index: c.Index, Numbers: len(c.Numbers), FirstRow: j.Plan.Origin[c.First],
 			State: StateCreated, TaskID: rec.TaskID, CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt}
 		if err := j.Journal.put(adopted); err != nil {
-			return fmt.Errorf("connector: %s: %w", j.describe(c), err)
+			return fmt.Errorf("%s: %w", j.describe(c), err)
 		}
 	}
 	return nil
@@ -68,6 +68,6 @@ func (j *Job) checkLost() error {
 	if len(lost) == 0 {
 		return nil
 	}
-	return fmt.Errorf("connector: %s: %w at %s; %s",
+	return fmt.Errorf("%s: %w at %s; %s",
 		strings.Join(lost, "; "), ErrLostCreation, first.IntentAt.Format(time.RFC3339), lostAdvice)
 }

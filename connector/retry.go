@@ -59,6 +59,10 @@ func createRefused(err error) bool {
 	return false
 }
 
+// maxRetryAfter bounds a Retry-After in seconds (a day) before it becomes a
+// Duration, which larger values would overflow; waits are capped far below.
+const maxRetryAfter = 24 * 60 * 60
+
 // parseRetryAfter reads both forms of Retry-After: seconds or an HTTP date.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
@@ -69,7 +73,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		if s < 0 {
 			return 0
 		}
-		return time.Duration(s) * time.Second
+		return time.Duration(min(s, maxRetryAfter)) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {

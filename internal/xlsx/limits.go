@@ -10,7 +10,7 @@ const (
 	DefaultMaxCellBytes         = 4 * 32767 // Excel's 32,767 characters of up to four bytes
 	DefaultMaxSharedStrings     = 1 << 24   // entries of the shared string table
 	DefaultMaxSharedStringBytes = 256 << 20 // its text, held in memory
-	DefaultMaxRowBytes          = 32 << 20  // cell text of one row
+	defaultMaxRowBytes          = 32 << 20  // cell text of one row
 	maxSharedStringBytes        = 1<<32 - 1 // the table's offsets are 32 bits
 )
 
@@ -37,7 +37,7 @@ func DefaultLimits() Limits {
 		CellBytes:         DefaultMaxCellBytes,
 		SharedStrings:     DefaultMaxSharedStrings,
 		SharedStringBytes: DefaultMaxSharedStringBytes,
-		RowBytes:          DefaultMaxRowBytes,
+		RowBytes:          defaultMaxRowBytes,
 	}
 }
 

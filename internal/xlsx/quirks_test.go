@@ -236,7 +236,7 @@ func TestScannerChunkBoundaries(t *testing.T) {
 	xml := xlsxtest.SheetXML(b.String())
 	sst := newTestSST("yes")
 	read := func(r io.Reader) ([]srcRow, error) {
-		sh := &sheetReader{sc: newScanner(r, nil), sst: sst, lim: DefaultLimits(), rowBytes: DefaultMaxRowBytes}
+		sh := &sheetReader{sc: newScanner(r, nil), sst: sst, lim: DefaultLimits(), rowBytes: defaultMaxRowBytes}
 		var rows []srcRow
 		blk := &rowBlock{}
 		for {

@@ -15,6 +15,8 @@ import (
 	"github.com/klauspost/compress/flate"
 	"github.com/stretchr/testify/require"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/wadeep/wadeep/internal/phone"
 )
 
 // Benchmarks read upstream-shaped result files of 100k and 1M rows, made
@@ -218,4 +220,29 @@ func sampleHeap(b *testing.B, path string) uint64 {
 	close(stop)
 	<-done
 	return peak
+}
+
+// BenchmarkCountryOf measures the country column's lookup on result-shaped
+// numbers against libphonenumber's Parse and GetRegionCodeForNumber.
+func BenchmarkCountryOf(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	nums := make([][]byte, 4096)
+	for i := range nums {
+		nums[i] = []byte(genNumber(r))
+	}
+	b.Run("fast", func(b *testing.B) {
+		c := phone.NewCountryOf()
+		i := 0
+		for b.Loop() {
+			c.Lookup(nums[i%len(nums)])
+			i++
+		}
+	})
+	b.Run("library", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			phone.LibraryRegion(string(nums[i%len(nums)]))
+			i++
+		}
+	})
 }

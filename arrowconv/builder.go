@@ -7,6 +7,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/wadeep/wadeep/internal/phone"
 )
 
 // profileBuilder appends result rows to the columns of one batch.
@@ -29,7 +31,7 @@ type profileBuilder struct {
 	task      string
 	checked   arrow.Timestamp
 	hasTask   bool
-	countries *countryOf
+	countries *phone.CountryOf
 
 	rows  int // rows in the current batch
 	bytes int // approximate bytes of cell text in the current batch
@@ -65,7 +67,7 @@ func newProfileBuilder(mem memory.Allocator, extras []string, task string, check
 		checkedAt: rb.Field(idxCheckedAt).(*array.TimestampBuilder),
 		task:      task,
 		hasTask:   task != "",
-		countries: newCountryOf(),
+		countries: phone.NewCountryOf(),
 	}
 	if !checkedAt.IsZero() {
 		b.checked = arrow.Timestamp(checkedAt.UTC().UnixMilli())
@@ -207,7 +209,7 @@ func (b *profileBuilder) appendFailed(number string) {
 }
 
 func (b *profileBuilder) appendCountry(number []byte) {
-	if c := b.countries.lookup(number); c != "" {
+	if c := b.countries.Lookup(number); c != "" {
 		b.country.Append(c)
 	} else {
 		b.country.AppendNull()

@@ -9,6 +9,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
+
+	"github.com/wadeep/wadeep/internal/xlsx"
 )
 
 // layout is one way a result file may be laid out.
@@ -123,10 +125,10 @@ type srcRow struct {
 
 func collectRows(t *testing.T, src rowSource) []srcRow {
 	t.Helper()
-	defer src.close()
+	defer src.Close()
 	var rows []srcRow
-	for src.next() {
-		n, cells := src.row()
+	for src.Next() {
+		n, cells := src.Row()
 		end := len(cells)
 		for end > 0 && len(cells[end-1]) == 0 {
 			end--
@@ -140,7 +142,7 @@ func collectRows(t *testing.T, src rowSource) []srcRow {
 		}
 		rows = append(rows, r)
 	}
-	require.NoError(t, src.err())
+	require.NoError(t, src.Err())
 	return rows
 }
 
@@ -155,11 +157,11 @@ func openSources(t *testing.T, path string) (*os.File, int64) {
 func requireSameRows(t *testing.T, path string) {
 	t.Helper()
 	f, size := openSources(t, path)
-	ours, err := newXLSXSource(f, size, newConfig(nil).limits, DefaultBatchBytes)
+	ours, err := xlsx.Open(f, size, newConfig(nil).limits)
 	require.NoError(t, err)
 	oracle, err := newExcelizeSource(f, size)
 	require.NoError(t, err)
-	require.Equal(t, oracle.sheet(), ours.sheet())
+	require.Equal(t, oracle.Sheet(), ours.Sheet())
 	want, got := collectRows(t, oracle), collectRows(t, ours)
 	require.NotEmpty(t, want)
 	require.Equal(t, want, got)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/wadeep/wadeep/internal/xlsx/xlsxtest"
 )
 
 // fuzzLimits keep one input's work small.
@@ -41,7 +43,7 @@ func FuzzReader(f *testing.F) {
 		}
 	}
 	for _, sheet := range fuzzSheets {
-		f.Add(zipParts(f, minimalParts(sheet, sstXML("+41798284651", "yes", `<si><r><t>a</t></r><rPh><t>b</t></rPh></si>`))))
+		f.Add(xlsxtest.Zip(f, xlsxtest.MinimalParts(sheet, xlsxtest.SSTXML("+41798284651", "yes", `<si><r><t>a</t></r><rPh><t>b</t></rPh></si>`))))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		readAllOrErr(t, data)
@@ -53,21 +55,21 @@ func FuzzReader(f *testing.F) {
 // checksum.
 func FuzzSheetXML(f *testing.F) {
 	for _, sheet := range fuzzSheets {
-		f.Add([]byte(sheet), []byte(sstXML("+41798284651", "yes", `<si><r><t>a&amp;</t></r><rPh><t>b</t></rPh></si>`)))
+		f.Add([]byte(sheet), []byte(xlsxtest.SSTXML("+41798284651", "yes", `<si><r><t>a&amp;</t></r><rPh><t>b</t></rPh></si>`)))
 	}
 	f.Fuzz(func(t *testing.T, sheet, sst []byte) {
-		ps := minimalParts(string(sheet), string(sst))
+		ps := xlsxtest.MinimalParts(string(sheet), string(sst))
 		for i := range ps {
-			ps[i].store = true // deflating each input would cost more than reading it
+			ps[i].Store = true // deflating each input would cost more than reading it
 		}
-		readAllOrErr(t, zipParts(t, ps))
+		readAllOrErr(t, xlsxtest.Zip(t, ps))
 	})
 }
 
 var fuzzSheets = []string{
-	resultSheet(3, ""),
-	sheetXML(headerRow(1) + `<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" t="s"><v>1</v></c><c r="E2" t="s"><v>2</v></c><c r="D2"><v>25</v></c></row>`),
-	sheetXML(headerRow(1) + `<row><c t="inlineStr"><is><t>+41798284651</t></is></c><c t="b"><v>1</v></c><c/><c t="str"><v><![CDATA[25-30]]></v></c>` +
+	xlsxtest.ResultSheet(3, ""),
+	xlsxtest.SheetXML(xlsxtest.HeaderRow(1) + `<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" t="s"><v>1</v></c><c r="E2" t="s"><v>2</v></c><c r="D2"><v>25</v></c></row>`),
+	xlsxtest.SheetXML(xlsxtest.HeaderRow(1) + `<row><c t="inlineStr"><is><t>+41798284651</t></is></c><c t="b"><v>1</v></c><c/><c t="str"><v><![CDATA[25-30]]></v></c>` +
 		`<c t="inlineStr"><is><r><t>pet </t></r><r><t>&#x61;vatar</t></r></is></c><c t="e"><v>#N/A</v></c></row><row r="9"/>`),
 	`<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>` +
 		`<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>Number</x:t></x:is></x:c></x:row>` +

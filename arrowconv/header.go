@@ -6,6 +6,8 @@ import (
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/wadeep/wadeep/internal/xlsx"
 )
 
 // source says what a result column feeds.
@@ -153,7 +155,7 @@ func mapHeader(cells []string, allowMissing bool) (*headerMap, error) {
 		case knownKeys[key] != 0:
 			src := knownKeys[key]
 			if prev, dup := seen[src]; dup {
-				return nil, fmt.Errorf("header %q in column %s repeats column %s", c, columnName(i), columnName(prev))
+				return nil, fmt.Errorf("header %q in column %s repeats column %s", c, xlsx.ColumnName(i), xlsx.ColumnName(prev))
 			}
 			seen[src] = i
 			h.cols[i] = src
@@ -165,7 +167,7 @@ func mapHeader(cells []string, allowMissing bool) (*headerMap, error) {
 				name = "upstream_" + name
 			}
 			if prev, dup := seenExtra[name]; dup {
-				return nil, fmt.Errorf("header %q in column %s repeats column %s", c, columnName(i), columnName(prev))
+				return nil, fmt.Errorf("header %q in column %s repeats column %s", c, xlsx.ColumnName(i), xlsx.ColumnName(prev))
 			}
 			seenExtra[name] = i
 			h.cols[i] = srcExtra
@@ -190,15 +192,4 @@ func mapHeader(cells []string, allowMissing bool) (*headerMap, error) {
 		return nil, fmt.Errorf("header lacks column(s) %s", strings.Join(missing, ", "))
 	}
 	return h, nil
-}
-
-// columnName gives the spreadsheet letters of a 0-based column index: 0 → A, 27 → AB.
-func columnName(i int) string {
-	var buf [8]byte
-	n := len(buf)
-	for i++; i > 0; i = (i - 1) / 26 {
-		n--
-		buf[n] = byte('A' + (i-1)%26)
-	}
-	return string(buf[n:])
 }

@@ -89,10 +89,6 @@ func TestValueParsing(t *testing.T) {
 		_, err := parseNumber([]byte(in))
 		require.ErrorIs(t, err, errBadNumber, in)
 	}
-	require.Equal(t, "A", columnName(0))
-	require.Equal(t, "Z", columnName(25))
-	require.Equal(t, "AA", columnName(26))
-	require.Equal(t, "XFD", columnName(16383))
 	require.Equal(t, "profile_name", snakeName(" Profile  Name "))
 	require.Equal(t, "last_seen_at", snakeName("lastSeenAt"))
 }

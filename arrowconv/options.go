@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/wadeep/wadeep/internal/xlsx"
 )
 
 // Defaults of the reader's options.
@@ -18,27 +20,27 @@ const (
 const (
 	// DefaultMaxUncompressed bounds the bytes inflated from the archive, all
 	// parts together.
-	DefaultMaxUncompressed = 4 << 30
+	DefaultMaxUncompressed = xlsx.DefaultMaxUncompressed
 	// DefaultMaxCompressionRatio bounds uncompressed:compressed bytes of one
 	// zip entry once it has inflated past 8 MiB. Sheet XML compresses about
 	// 10:1 and deflate tops out near 1030:1; a zip bomb sits near the top.
-	DefaultMaxCompressionRatio = 200
+	DefaultMaxCompressionRatio = xlsx.DefaultMaxCompressionRatio
 	// DefaultMaxRows is Excel's sheet height; no spreadsheet program writes a
 	// taller sheet, and the upstream's tasks are far smaller.
-	DefaultMaxRows = 1 << 20
+	DefaultMaxRows = xlsx.DefaultMaxRows
 	// DefaultMaxColumns bounds a row's width. A result has eight columns;
 	// Excel's own limit (16,384, column XFD) would let one crafted row of a
 	// single far cell cost 16k empty cells, a million rows of them minutes
 	// of work. Raise it with WithMaxColumns up to Excel's.
-	DefaultMaxColumns = 1024
+	DefaultMaxColumns = xlsx.DefaultMaxColumns
 	// DefaultMaxCellBytes is Excel's 32,767 characters per cell at up to four
 	// bytes of UTF-8 each.
-	DefaultMaxCellBytes = 4 * 32767
+	DefaultMaxCellBytes = xlsx.DefaultMaxCellBytes
 	// DefaultMaxSharedStrings bounds the entries of the shared string table.
-	DefaultMaxSharedStrings = 1 << 24
+	DefaultMaxSharedStrings = xlsx.DefaultMaxSharedStrings
 	// DefaultMaxSharedStringBytes bounds the text of the shared string table,
 	// which is held in memory while the sheet is read.
-	DefaultMaxSharedStringBytes = 256 << 20
+	DefaultMaxSharedStringBytes = xlsx.DefaultMaxSharedStringBytes
 )
 
 // Option configures a Reader.
@@ -53,18 +55,7 @@ type config struct {
 	expected     []string
 	allowMissing bool
 	name         string
-	limits       limits
-}
-
-// limits are the bounds against hostile files; see the Default constants.
-type limits struct {
-	uncompressed int64
-	ratio        int64
-	rows         int
-	columns      int
-	cellBytes    int
-	sstCount     int
-	sstBytes     int64
+	limits       xlsx.Limits // the bounds against hostile files; see the Default constants
 }
 
 func newConfig(opts []Option) *config {
@@ -72,15 +63,7 @@ func newConfig(opts []Option) *config {
 		mem:        memory.DefaultAllocator,
 		batchRows:  DefaultBatchRows,
 		batchBytes: DefaultBatchBytes,
-		limits: limits{
-			uncompressed: DefaultMaxUncompressed,
-			ratio:        DefaultMaxCompressionRatio,
-			rows:         DefaultMaxRows,
-			columns:      DefaultMaxColumns,
-			cellBytes:    DefaultMaxCellBytes,
-			sstCount:     DefaultMaxSharedStrings,
-			sstBytes:     DefaultMaxSharedStringBytes,
-		},
+		limits:     xlsx.DefaultLimits(),
 	}
 	for _, o := range opts {
 		o(c)
@@ -91,6 +74,7 @@ func newConfig(opts []Option) *config {
 	if c.batchBytes <= 0 {
 		c.batchBytes = DefaultBatchBytes
 	}
+	c.limits.RowBytes = c.batchBytes // a row cannot be split across batches
 	return c
 }
 
@@ -130,38 +114,38 @@ func WithName(name string) Option { return func(c *config) { c.name = name } }
 // WithMaxUncompressed bounds the bytes inflated from the archive, all parts
 // together (default DefaultMaxUncompressed).
 func WithMaxUncompressed(n int64) Option {
-	return func(c *config) { setLimit(&c.limits.uncompressed, n) }
+	return func(c *config) { setLimit(&c.limits.Uncompressed, n) }
 }
 
 // WithMaxCompressionRatio bounds the ratio of uncompressed to compressed
 // bytes of one zip entry, checked once the entry has inflated past 8 MiB
 // (default DefaultMaxCompressionRatio, meaning 200:1).
 func WithMaxCompressionRatio(n int) Option {
-	return func(c *config) { setLimit(&c.limits.ratio, int64(n)) }
+	return func(c *config) { setLimit(&c.limits.Ratio, int64(n)) }
 }
 
 // WithMaxRows bounds the row numbers and the count of rows of the sheet,
 // header included (default DefaultMaxRows).
-func WithMaxRows(n int) Option { return func(c *config) { setLimit(&c.limits.rows, n) } }
+func WithMaxRows(n int) Option { return func(c *config) { setLimit(&c.limits.Rows, n) } }
 
 // WithMaxColumns bounds the columns of a row (default DefaultMaxColumns).
-func WithMaxColumns(n int) Option { return func(c *config) { setLimit(&c.limits.columns, n) } }
+func WithMaxColumns(n int) Option { return func(c *config) { setLimit(&c.limits.Columns, n) } }
 
 // WithMaxCellBytes bounds the bytes of text in one cell (default
 // DefaultMaxCellBytes).
-func WithMaxCellBytes(n int) Option { return func(c *config) { setLimit(&c.limits.cellBytes, n) } }
+func WithMaxCellBytes(n int) Option { return func(c *config) { setLimit(&c.limits.CellBytes, n) } }
 
 // WithMaxSharedStrings bounds the entries of the shared string table
 // (default DefaultMaxSharedStrings).
 func WithMaxSharedStrings(n int) Option {
-	return func(c *config) { setLimit(&c.limits.sstCount, n) }
+	return func(c *config) { setLimit(&c.limits.SharedStrings, n) }
 }
 
 // WithMaxSharedStringBytes bounds the text of the shared string table, which
 // the reader holds in memory (default DefaultMaxSharedStringBytes; at most
 // 4 GiB).
 func WithMaxSharedStringBytes(n int64) Option {
-	return func(c *config) { setLimit(&c.limits.sstBytes, min(n, 1<<32-1)) }
+	return func(c *config) { setLimit(&c.limits.SharedStringBytes, min(n, 1<<32-1)) }
 }
 
 // setLimit keeps the default for a value of zero or below.

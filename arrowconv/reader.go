@@ -9,19 +9,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-)
 
-// rowSource yields the rows of the first worksheet of a workbook.
-type rowSource interface {
-	// next advances to the next row; false at the end or on error.
-	next() bool
-	// row returns the 1-based sheet row number and the raw text of its
-	// cells by column (empty for an empty cell). Valid until next is called.
-	row() (int, [][]byte)
-	err() error
-	sheet() string
-	close() error
-}
+	"github.com/wadeep/wadeep/internal/xlsx"
+)
 
 // Reader streams a result workbook as record batches of the profile schema.
 // It implements array.RecordReader. Not safe for concurrent use.
@@ -72,7 +62,7 @@ func OpenFile(path string, opts ...Option) (*Reader, error) {
 // WithMaxUncompressed and the options after it) are on by default.
 func NewReader(ra io.ReaderAt, size int64, opts ...Option) (*Reader, error) {
 	cfg := newConfig(opts)
-	src, err := newXLSXSource(ra, size, cfg.limits, cfg.batchBytes)
+	src, err := xlsx.Open(ra, size, cfg.limits)
 	if err != nil {
 		return nil, positioned(err, cfg.name, "")
 	}
@@ -83,7 +73,7 @@ func NewReader(ra io.ReaderAt, size int64, opts ...Option) (*Reader, error) {
 func newReader(cfg *config, src rowSource) (*Reader, error) {
 	r := &Reader{cfg: cfg, src: src, refs: 1}
 	if err := r.readHeader(); err != nil {
-		src.close()
+		src.Close()
 		return nil, err
 	}
 	r.b = newProfileBuilder(cfg.mem, r.header.extras, cfg.task, cfg.checkedAt)
@@ -99,8 +89,8 @@ func newReader(cfg *config, src rowSource) (*Reader, error) {
 }
 
 func (r *Reader) readHeader() error {
-	for r.src.next() {
-		n, cells := r.src.row()
+	for r.src.Next() {
+		n, cells := r.src.Row()
 		if isBlankRow(cells) {
 			continue
 		}
@@ -110,15 +100,15 @@ func (r *Reader) readHeader() error {
 		}
 		h, err := mapHeader(texts, r.cfg.allowMissing)
 		if err != nil {
-			return &ParseError{File: r.cfg.name, Sheet: r.src.sheet(), Row: n, Err: err}
+			return &ParseError{File: r.cfg.name, Sheet: r.src.Sheet(), Row: n, Err: err}
 		}
 		r.header = h
 		return nil
 	}
-	if err := r.src.err(); err != nil {
-		return positioned(err, r.cfg.name, r.src.sheet())
+	if err := r.src.Err(); err != nil {
+		return positioned(err, r.cfg.name, r.src.Sheet())
 	}
-	return &ParseError{File: r.cfg.name, Sheet: r.src.sheet(), Err: errors.New("sheet has no header row")}
+	return &ParseError{File: r.cfg.name, Sheet: r.src.Sheet(), Err: errors.New("sheet has no header row")}
 }
 
 // positioned makes err a *ParseError naming file and sheet, keeping the row
@@ -170,21 +160,21 @@ func (r *Reader) Next() bool {
 			r.pending = r.pending[1:]
 			continue
 		}
-		if !r.src.next() {
-			if err := r.src.err(); err != nil {
-				r.err = positioned(err, r.cfg.name, r.src.sheet())
+		if !r.src.Next() {
+			if err := r.src.Err(); err != nil {
+				r.err = positioned(err, r.cfg.name, r.src.Sheet())
 				return false
 			}
 			r.startPending()
 			continue
 		}
-		n, cells := r.src.row()
+		n, cells := r.src.Row()
 		if isBlankRow(cells) {
 			continue
 		}
 		number, cerr := r.b.appendRow(r.header, cells)
 		if cerr != nil {
-			r.err = &ParseError{File: r.cfg.name, Sheet: r.src.sheet(), Row: n, Column: cerr.col + 1, Err: cerr.err}
+			r.err = &ParseError{File: r.cfg.name, Sheet: r.src.Sheet(), Row: n, Column: cerr.col + 1, Err: cerr.err}
 			return false
 		}
 		if r.seen != nil && number != nil {
@@ -252,7 +242,7 @@ func (r *Reader) Release() {
 		r.cur = nil
 	}
 	r.b.release()
-	r.src.close()
+	r.src.Close()
 	if r.closer != nil {
 		r.closer.Close()
 	}

@@ -1,13 +1,17 @@
 package arrowconv
 
-import "io"
+import (
+	"io"
+
+	"github.com/wadeep/wadeep/internal/xlsx"
+)
 
 // Rows streams the cell text of a workbook's first worksheet, row by row,
 // through the same scanner and limits as Reader. It serves tables that are
 // not upstream results, such as a spreadsheet of phone numbers to check.
 // Not safe for concurrent use; the caller must Close it.
 type Rows struct {
-	src  *xlsxSource
+	src  *xlsx.Rows
 	name string
 	err  error
 }
@@ -16,7 +20,7 @@ type Rows struct {
 // and WithName apply.
 func NewRows(ra io.ReaderAt, size int64, opts ...Option) (*Rows, error) {
 	cfg := newConfig(opts)
-	src, err := newXLSXSource(ra, size, cfg.limits, cfg.batchBytes)
+	src, err := xlsx.Open(ra, size, cfg.limits)
 	if err != nil {
 		return nil, positioned(err, cfg.name, "")
 	}
@@ -29,24 +33,24 @@ func (r *Rows) Next() bool {
 	if r.err != nil {
 		return false
 	}
-	if r.src.next() {
+	if r.src.Next() {
 		return true
 	}
-	if err := r.src.err(); err != nil {
-		r.err = positioned(err, r.name, r.src.sheet())
+	if err := r.src.Err(); err != nil {
+		r.err = positioned(err, r.name, r.src.Sheet())
 	}
 	return false
 }
 
 // Row returns the current row's 1-based number in the sheet and the text of
 // its cells by column (empty for an empty cell). Valid until Next.
-func (r *Rows) Row() (int, [][]byte) { return r.src.row() }
+func (r *Rows) Row() (int, [][]byte) { return r.src.Row() }
 
 // Sheet is the name of the sheet being read.
-func (r *Rows) Sheet() string { return r.src.sheet() }
+func (r *Rows) Sheet() string { return r.src.Sheet() }
 
 // Err is the error that stopped Next, nil at a clean end: a *ParseError.
 func (r *Rows) Err() error { return r.err }
 
 // Close releases the reader's goroutines and buffers.
-func (r *Rows) Close() error { return r.src.close() }
+func (r *Rows) Close() error { return r.src.Close() }

@@ -35,7 +35,7 @@ func newExcelizeSource(ra io.ReaderAt, size int64) (*excelizeSource, error) {
 	return &excelizeSource{f: f, rows: rows, name: sheets[0]}, nil
 }
 
-func (s *excelizeSource) next() bool {
+func (s *excelizeSource) Next() bool {
 	if s.e != nil || !s.rows.Next() {
 		return false
 	}
@@ -52,17 +52,17 @@ func (s *excelizeSource) next() bool {
 	return true
 }
 
-func (s *excelizeSource) row() (int, [][]byte) { return s.n, s.cells }
+func (s *excelizeSource) Row() (int, [][]byte) { return s.n, s.cells }
 
-func (s *excelizeSource) err() error {
+func (s *excelizeSource) Err() error {
 	if s.e != nil {
 		return s.e
 	}
 	return s.rows.Error()
 }
 
-func (s *excelizeSource) sheet() string { return s.name }
+func (s *excelizeSource) Sheet() string { return s.name }
 
-func (s *excelizeSource) close() error {
+func (s *excelizeSource) Close() error {
 	return errors.Join(s.rows.Close(), s.f.Close())
 }

@@ -1,4 +1,4 @@
-package arrowconv
+package phone
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package arrowconv
+package xlsx
 
 import (
 	"errors"
@@ -20,7 +20,8 @@ var (
 	ErrLimit = errors.New("over a reader limit")
 )
 
-// LimitError says which limit a file went over and which option raises it.
+// LimitError says which limit a file went over and which option raises it
+// (an option of arrowconv, where LimitError is this type).
 type LimitError struct {
 	What   string // what went over, e.g. "columns of a row"
 	Limit  int64  // the limit in force
@@ -37,7 +38,8 @@ func (e *LimitError) Is(target error) bool { return target == ErrLimit }
 
 // ParseError says where in a result file reading failed and why, like
 // encoding/csv.ParseError. Row and Column are 1-based; zero when the error is
-// not about one row or cell.
+// not about one row or cell. Its text starts "arrowconv: ", the package
+// through which these errors reach users (arrowconv.ParseError is this type).
 type ParseError struct {
 	File   string // file name, when known
 	Sheet  string // sheet name, when known
@@ -58,7 +60,7 @@ func (e *ParseError) Error() string {
 	}
 	switch {
 	case e.Row > 0 && e.Column > 0:
-		fmt.Fprintf(&b, "cell %s%d: ", columnName(e.Column-1), e.Row)
+		fmt.Fprintf(&b, "cell %s%d: ", ColumnName(e.Column-1), e.Row)
 	case e.Row > 0:
 		fmt.Fprintf(&b, "row %d: ", e.Row)
 	}
@@ -67,3 +69,14 @@ func (e *ParseError) Error() string {
 }
 
 func (e *ParseError) Unwrap() error { return e.Err }
+
+// ColumnName gives the spreadsheet letters of a 0-based column index: 0 → A, 27 → AB.
+func ColumnName(i int) string {
+	var buf [8]byte
+	n := len(buf)
+	for i++; i > 0; i = (i - 1) / 26 {
+		n--
+		buf[n] = byte('A' + (i-1)%26)
+	}
+	return string(buf[n:])
+}

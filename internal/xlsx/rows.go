@@ -1,4 +1,4 @@
-package arrowconv
+package xlsx
 
 // The reader parses XLSX itself rather than through excelize. excelize's
 // Rows() decodes sheet XML with encoding/xml, which allocates per token and
@@ -37,11 +37,11 @@ type blockRow struct {
 	ends int // end of the row's spans
 }
 
-// xlsxSource reads the rows of a workbook's first worksheet. On more than
-// one CPU the sheet is inflated on one goroutine and scanned on another,
-// ahead of the caller, in bounded buffers. close stops both. Not safe for
-// concurrent use.
-type xlsxSource struct {
+// Rows reads the rows of a workbook's first worksheet. On more than one CPU
+// the sheet is inflated on one goroutine and scanned on another, ahead of
+// the caller, in bounded buffers; Close stops both. Not safe for concurrent
+// use.
+type Rows struct {
 	name  string
 	sst   *sharedStrings
 	entry *entryReader
@@ -61,20 +61,20 @@ type xlsxSource struct {
 	closed bool
 }
 
-var _ rowSource = (*xlsxSource)(nil)
-
-// newXLSXSource opens the workbook and its first worksheet. rowBytes bounds
-// the cell text of one row (a row cannot be split across batches).
-func newXLSXSource(ra io.ReaderAt, size int64, lim limits, rowBytes int) (*xlsxSource, error) {
+// Open opens the workbook of size bytes in ra and its first worksheet, under
+// lim (see Limits). Its error is a *ParseError. ra must stay readable until
+// Close, which the caller must call.
+func Open(ra io.ReaderAt, size int64, lim Limits) (*Rows, error) {
+	lim = lim.withDefaults()
 	a, err := openArchive(ra, size, &lim)
 	if err != nil {
-		return nil, err
+		return nil, &ParseError{Err: err}
 	}
 	parts, err := findParts(a)
 	if err != nil {
-		return nil, err
+		return nil, &ParseError{Err: err}
 	}
-	s := &xlsxSource{name: parts.sheetName, sst: &sharedStrings{}}
+	s := &Rows{name: parts.sheetName, sst: &sharedStrings{}}
 	buf := make([]byte, scanBufSize)
 	if parts.sharedStrings != "" {
 		if s.sst, err = loadSharedStrings(a, parts.sharedStrings, &lim, buf); err != nil {
@@ -84,7 +84,7 @@ func newXLSXSource(ra io.ReaderAt, size int64, lim limits, rowBytes int) (*xlsxS
 	if s.entry, err = a.open(parts.sheet); err != nil {
 		return nil, &ParseError{Sheet: s.name, Err: err}
 	}
-	s.sh = &sheetReader{sst: s.sst, lim: lim, name: s.name, rowBytes: rowBytes}
+	s.sh = &sheetReader{sst: s.sst, lim: lim, name: s.name, rowBytes: lim.RowBytes}
 	if runtime.GOMAXPROCS(0) < 2 {
 		s.sh.sc = newScanner(s.entry, buf)
 		return s, nil
@@ -103,7 +103,7 @@ func newXLSXSource(ra io.ReaderAt, size int64, lim limits, rowBytes int) (*xlsxS
 }
 
 // scan fills blocks until the rows end or the source is closed.
-func (s *xlsxSource) scan() {
+func (s *Rows) scan() {
 	defer close(s.scanned)
 	for {
 		var b *rowBlock
@@ -124,7 +124,9 @@ func (s *xlsxSource) scan() {
 	}
 }
 
-func (s *xlsxSource) next() bool {
+// Next advances to the next row the sheet holds (possibly one without
+// cells); false at the end or on an error (see Err).
+func (s *Rows) Next() bool {
 	for {
 		if s.cur != nil && s.idx+1 < len(s.cur.rows) {
 			s.idx++
@@ -156,7 +158,7 @@ func (s *xlsxSource) next() bool {
 }
 
 // setRow points cells at the current row's text.
-func (s *xlsxSource) setRow() {
+func (s *Rows) setRow() {
 	b := s.cur
 	from := 0
 	if s.idx > 0 {
@@ -172,13 +174,19 @@ func (s *xlsxSource) setRow() {
 	}
 }
 
-func (s *xlsxSource) row() (int, [][]byte) { return s.cur.rows[s.idx].num, s.cells }
+// Row returns the current row's 1-based number in the sheet and the text of
+// its cells by column (empty for an empty cell). Valid until Next.
+func (s *Rows) Row() (int, [][]byte) { return s.cur.rows[s.idx].num, s.cells }
 
-func (s *xlsxSource) err() error { return s.e }
+// Err is the error that stopped Next, nil at a clean end: a *ParseError.
+func (s *Rows) Err() error { return s.e }
 
-func (s *xlsxSource) sheet() string { return s.name }
+// Sheet is the name of the sheet being read.
+func (s *Rows) Sheet() string { return s.name }
 
-func (s *xlsxSource) close() error {
+// Close stops the goroutines and releases the buffers; it is safe to call
+// more than once.
+func (s *Rows) Close() error {
 	if s.closed {
 		return nil
 	}

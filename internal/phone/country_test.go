@@ -1,4 +1,4 @@
-package arrowconv
+package phone
 
 import (
 	"math/rand/v2"
@@ -13,7 +13,7 @@ import (
 // Parse and GetRegionCodeForNumber on random and example numbers of every
 // calling code.
 func TestCountryOfMatchesLibrary(t *testing.T) {
-	c := newCountryOf()
+	c := NewCountryOf()
 	r := rand.New(rand.NewPCG(7, 7))
 	perCode := 300
 	if testing.Short() {
@@ -21,7 +21,7 @@ func TestCountryOfMatchesLibrary(t *testing.T) {
 	}
 	check := func(n string) {
 		t.Helper()
-		require.Equal(t, libraryRegion(n), c.lookup([]byte(n)), "number %q", n)
+		require.Equal(t, LibraryRegion(n), c.Lookup([]byte(n)), "number %q", n)
 	}
 	for _, n := range []string{"", "+", "+1", "+12", "+123", "+0123456", "12345", "+1-202", "+١٢٣٤٥", "+4407911123456", "+440", "+999999", "+80012345678"} {
 		check(n)
@@ -47,27 +47,4 @@ func TestCountryOfMatchesLibrary(t *testing.T) {
 			check(string(n))
 		}
 	}
-}
-
-func BenchmarkCountryOf(b *testing.B) {
-	r := rand.New(rand.NewPCG(1, 2))
-	nums := make([][]byte, 4096)
-	for i := range nums {
-		nums[i] = []byte(genNumber(r))
-	}
-	b.Run("fast", func(b *testing.B) {
-		c := newCountryOf()
-		i := 0
-		for b.Loop() {
-			c.lookup(nums[i%len(nums)])
-			i++
-		}
-	})
-	b.Run("library", func(b *testing.B) {
-		i := 0
-		for b.Loop() {
-			libraryRegion(string(nums[i%len(nums)]))
-			i++
-		}
-	})
 }

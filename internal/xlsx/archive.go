@@ -1,4 +1,4 @@
-package arrowconv
+package xlsx
 
 import (
 	"archive/zip"
@@ -25,11 +25,11 @@ const ratioGrace = 8 << 20
 type archive struct {
 	zr    *zip.Reader
 	parts map[string]*zip.File // by partKey
-	lim   *limits
+	lim   *Limits
 	total int64 // bytes inflated so far, all entries
 }
 
-func openArchive(ra io.ReaderAt, size int64, lim *limits) (*archive, error) {
+func openArchive(ra io.ReaderAt, size int64, lim *Limits) (*archive, error) {
 	zr, err := zip.NewReader(ra, size)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
@@ -65,10 +65,10 @@ func (a *archive) open(name string) (*entryReader, error) {
 		return nil, fmt.Errorf("%w: no part %s", ErrMalformed, name)
 	}
 	// Refuse up front what the central directory already declares too big.
-	if f.UncompressedSize64 > uint64(a.lim.uncompressed-a.total) {
+	if f.UncompressedSize64 > uint64(a.lim.Uncompressed-a.total) {
 		return nil, a.overTotal()
 	}
-	if f.UncompressedSize64 > ratioGrace && f.UncompressedSize64/uint64(a.lim.ratio) > f.CompressedSize64 {
+	if f.UncompressedSize64 > ratioGrace && f.UncompressedSize64/uint64(a.lim.Ratio) > f.CompressedSize64 {
 		return nil, a.overRatio(name)
 	}
 	raw, err := f.OpenRaw()
@@ -108,11 +108,11 @@ func (a *archive) readPart(name string) ([]byte, error) {
 }
 
 func (a *archive) overTotal() error {
-	return &LimitError{What: "uncompressed size of the workbook", Limit: a.lim.uncompressed, Unit: " bytes", Option: "WithMaxUncompressed"}
+	return &LimitError{What: "uncompressed size of the workbook", Limit: a.lim.Uncompressed, Unit: " bytes", Option: "WithMaxUncompressed"}
 }
 
 func (a *archive) overRatio(name string) error {
-	return &LimitError{What: "compression ratio of " + name, Limit: a.lim.ratio, Unit: ":1", Option: "WithMaxCompressionRatio"}
+	return &LimitError{What: "compression ratio of " + name, Limit: a.lim.Ratio, Unit: ":1", Option: "WithMaxCompressionRatio"}
 }
 
 type countingReader struct {
@@ -153,9 +153,9 @@ func (e *entryReader) Read(p []byte) (int, error) {
 		switch {
 		case uint64(e.n) > e.f.UncompressedSize64:
 			e.err = fmt.Errorf("%w: %s inflates past its declared size", ErrMalformed, e.name)
-		case e.a.total > e.a.lim.uncompressed:
+		case e.a.total > e.a.lim.Uncompressed:
 			e.err = e.a.overTotal()
-		case e.n > ratioGrace && e.n/e.a.lim.ratio > e.raw.n:
+		case e.n > ratioGrace && e.n/e.a.lim.Ratio > e.raw.n:
 			e.err = e.a.overRatio(e.name)
 		}
 		if e.err != nil {

@@ -1,4 +1,4 @@
-package arrowconv
+package xlsx
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ func (t *sharedStrings) bounds(i int) (start, end int) {
 
 // loadSharedStrings reads the shared string table of part name whole: cells
 // refer to it by index in any order.
-func loadSharedStrings(a *archive, name string, lim *limits, buf []byte) (*sharedStrings, error) {
+func loadSharedStrings(a *archive, name string, lim *Limits, buf []byte) (*sharedStrings, error) {
 	e, err := a.open(name)
 	if err != nil {
 		return nil, err
@@ -52,8 +52,8 @@ func loadSharedStrings(a *archive, name string, lim *limits, buf []byte) (*share
 			}
 		case sc.is(tagStart, "si"):
 			start := len(t.data)
-			limit, cellBound := start+lim.cellBytes, true
-			if rem := lim.sstBytes - int64(start); rem < int64(lim.cellBytes) {
+			limit, cellBound := start+lim.CellBytes, true
+			if rem := lim.SharedStringBytes - int64(start); rem < int64(lim.CellBytes) {
 				limit, cellBound = start+int(rem), false
 			}
 			var ok bool
@@ -74,23 +74,23 @@ func loadSharedStrings(a *archive, name string, lim *limits, buf []byte) (*share
 	}
 }
 
-func (t *sharedStrings) add(start int, lim *limits) error {
-	if len(t.ends) >= lim.sstCount {
-		return &LimitError{What: "entries of the shared string table", Limit: int64(lim.sstCount), Option: "WithMaxSharedStrings"}
+func (t *sharedStrings) add(start int, lim *Limits) error {
+	if len(t.ends) >= lim.SharedStrings {
+		return &LimitError{What: "entries of the shared string table", Limit: int64(lim.SharedStrings), Option: "WithMaxSharedStrings"}
 	}
-	if int64(len(t.data)) > lim.sstBytes {
+	if int64(len(t.data)) > lim.SharedStringBytes {
 		return sstBytesLimit(lim)
 	}
 	t.ends = append(t.ends, uint32(len(t.data)))
 	return nil
 }
 
-func sstBytesLimit(lim *limits) error {
-	return &LimitError{What: "text of the shared string table", Limit: lim.sstBytes, Unit: " bytes", Option: "WithMaxSharedStringBytes"}
+func sstBytesLimit(lim *Limits) error {
+	return &LimitError{What: "text of the shared string table", Limit: lim.SharedStringBytes, Unit: " bytes", Option: "WithMaxSharedStringBytes"}
 }
 
-func cellLimit(lim *limits) error {
-	return &LimitError{What: "text of a cell", Limit: int64(lim.cellBytes), Unit: " bytes", Option: "WithMaxCellBytes"}
+func cellLimit(lim *Limits) error {
+	return &LimitError{What: "text of a cell", Limit: int64(lim.CellBytes), Unit: " bytes", Option: "WithMaxCellBytes"}
 }
 
 // readRichText appends the text of a string item, from just after its start

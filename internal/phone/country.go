@@ -1,10 +1,10 @@
-package arrowconv
+package phone
 
 import (
 	"github.com/nyaruka/phonenumbers"
 )
 
-// countryOf derives the ISO 3166-1 alpha-2 region of an E.164 number: the
+// CountryOf derives the ISO 3166-1 alpha-2 region of an E.164 number: the
 // answer of libphonenumber's Parse(number, "") then GetRegionCodeForNumber,
 // with "" for none, non-geographic codes (+800) included.
 //
@@ -25,7 +25,7 @@ import (
 // patterns use constructs digitDFA does not support. TestCountryOfMatchesLibrary
 // checks the equivalence on random numbers for every calling code.
 // Not safe for concurrent use.
-type countryOf struct {
+type CountryOf struct {
 	codes [1000]*callingCode // by calling code, resolved on first use
 	meta  map[string]*phonenumbers.PhoneMetadata
 	// nonGeo is metadata of non-geographic codes (region "001") by code.
@@ -75,12 +75,12 @@ func slices32Contains(s []int32, v int32) bool {
 	return false
 }
 
-func newCountryOf() *countryOf { return &countryOf{} }
+func NewCountryOf() *CountryOf { return &CountryOf{} }
 
-// lookup returns the region of e164, or "".
-func (c *countryOf) lookup(e164 []byte) string {
+// Lookup returns the region of e164, or "".
+func (c *CountryOf) Lookup(e164 []byte) string {
 	if len(e164) < 4 || len(e164) > 1+3+17 || e164[0] != '+' || e164[1] == '0' || !allDigits(e164[1:]) {
-		return libraryRegion(string(e164))
+		return LibraryRegion(string(e164))
 	}
 	digits := e164[1:]
 	var cc *callingCode
@@ -100,7 +100,7 @@ func (c *countryOf) lookup(e164 []byte) string {
 		return ""
 	}
 	if cc.library || (cc.npp != nil && cc.npp.matchPrefix(nsn)) || (cc.rules != nil && nsn[0] == '0') {
-		return libraryRegion(string(e164))
+		return LibraryRegion(string(e164))
 	}
 	if cc.rules == nil {
 		return cc.region
@@ -137,8 +137,8 @@ func allDigits(s []byte) bool {
 	return true
 }
 
-// libraryRegion is the library's answer, for what the fast path leaves.
-func libraryRegion(number string) string {
+// LibraryRegion is the library's answer, for what the fast path leaves.
+func LibraryRegion(number string) string {
 	num, err := phonenumbers.Parse(number, "")
 	if err != nil {
 		return ""
@@ -152,7 +152,7 @@ func libraryRegion(number string) string {
 }
 
 // code resolves a calling code on first use.
-func (c *countryOf) code(code int) *callingCode {
+func (c *CountryOf) code(code int) *callingCode {
 	if cc := c.codes[code]; cc != nil {
 		return cc
 	}
@@ -237,7 +237,7 @@ func newRegionRule(region string, m *phonenumbers.PhoneMetadata) (regionRule, bo
 }
 
 // metadata finds a region's metadata, or a non-geographic code's.
-func (c *countryOf) metadata(region string, code int32) *phonenumbers.PhoneMetadata {
+func (c *CountryOf) metadata(region string, code int32) *phonenumbers.PhoneMetadata {
 	if c.meta == nil {
 		coll, err := phonenumbers.MetadataCollection()
 		if err != nil {

@@ -1,4 +1,4 @@
-package arrowconv
+package xlsx
 
 import (
 	"fmt"
@@ -39,7 +39,7 @@ const (
 type sheetReader struct {
 	sc        *xmlScanner
 	sst       *sharedStrings
-	lim       limits
+	lim       Limits
 	name      string // sheet name, for errors
 	rowBytes  int    // most cell text in one row
 	state     int
@@ -132,7 +132,7 @@ func (s *sheetReader) readRow(empty bool) bool {
 		return s.fail(-1, fmt.Errorf("%w: more than %d attributes in <row>", ErrMalformed, len(sc.attrAt)))
 	}
 	if v, ok := sc.attr("r"); ok {
-		n, ok := parseRowNum(v, s.lim.rows)
+		n, ok := parseRowNum(v, s.lim.Rows)
 		if !ok {
 			return s.fail(-1, fmt.Errorf("%w: bad row number %q", ErrMalformed, v))
 		}
@@ -141,9 +141,9 @@ func (s *sheetReader) readRow(empty bool) bool {
 		s.rowNum++
 	}
 	s.rowCount++
-	if s.rowNum > s.lim.rows || s.rowCount > s.lim.rows {
+	if s.rowNum > s.lim.Rows || s.rowCount > s.lim.Rows {
 		s.rowNum = 0 // the error is about the sheet, not a row
-		return s.fail(-1, &LimitError{What: "rows of the sheet", Limit: int64(s.lim.rows), Option: "WithMaxRows"})
+		return s.fail(-1, &LimitError{What: "rows of the sheet", Limit: int64(s.lim.Rows), Option: "WithMaxRows"})
 	}
 	s.rowStart, s.spanStart, s.rowShared = len(s.arena), len(s.spans), 0
 	for !empty {
@@ -228,7 +228,7 @@ func (s *sheetReader) fastCell() (col int, typ cellType, empty, ok bool) {
 		i++
 		switch string(key) {
 		case "r":
-			c, ok := parseColumn(val, s.lim.columns)
+			c, ok := parseColumn(val, s.lim.Columns)
 			if !ok {
 				return 0, 0, false, false
 			}
@@ -257,7 +257,7 @@ func (s *sheetReader) readCell(empty bool) bool {
 			if v, ok = unescapeAttr(v); !ok {
 				return s.fail(col, fmt.Errorf("%w: bad cell reference", ErrMalformed))
 			}
-			c, ok := parseColumn(v, s.lim.columns)
+			c, ok := parseColumn(v, s.lim.Columns)
 			if !ok {
 				return s.fail(col, fmt.Errorf("%w: bad cell reference %q", ErrMalformed, v))
 			}
@@ -275,18 +275,18 @@ func (s *sheetReader) readCell(empty bool) bool {
 // readCellBody reads a cell after its start tag: col is its 0-based column.
 func (s *sheetReader) readCellBody(col int, typ cellType, empty bool) bool {
 	sc := s.sc
-	if col >= s.lim.columns {
-		return s.fail(-1, &LimitError{What: "columns of a row", Limit: int64(s.lim.columns), Option: "WithMaxColumns"})
+	if col >= s.lim.Columns {
+		return s.fail(-1, &LimitError{What: "columns of a row", Limit: int64(s.lim.Columns), Option: "WithMaxColumns"})
 	}
 	if n := len(s.spans) - s.spanStart; col < n {
-		return s.fail(col, fmt.Errorf("%w: cell comes after column %s of the same row", ErrMalformed, columnName(n-1)))
+		return s.fail(col, fmt.Errorf("%w: cell comes after column %s of the same row", ErrMalformed, ColumnName(n-1)))
 	}
 	for len(s.spans)-s.spanStart < col {
 		s.spans = append(s.spans, span{})
 	}
 	start := len(s.arena)
-	limit := start + s.lim.cellBytes
-	if rem := s.rowBytes - (start - s.rowStart) - s.rowShared; rem < s.lim.cellBytes {
+	limit := start + s.lim.CellBytes
+	if rem := s.rowBytes - (start - s.rowStart) - s.rowShared; rem < s.lim.CellBytes {
 		limit = start + rem
 	}
 	v := span{start: -1}
@@ -372,7 +372,7 @@ func (s *sheetReader) readCellBody(col int, typ cellType, empty bool) bool {
 			out = span{start: start, end: end, shared: true}
 			// A shared string is text of the row like any other: it counts
 			// against the same limits as inline text.
-			if end-start > s.lim.cellBytes {
+			if end-start > s.lim.CellBytes {
 				return s.fail(col, cellLimit(&s.lim))
 			}
 			if s.rowShared += end - start; len(s.arena)-s.rowStart+s.rowShared > s.rowBytes {
@@ -411,7 +411,7 @@ func (s *sheetReader) textErr(col, start int) bool {
 	if s.sc.err != nil {
 		return s.fail(col, s.sc.err)
 	}
-	if s.lim.cellBytes <= s.rowBytes-(start-s.rowStart)-s.rowShared {
+	if s.lim.CellBytes <= s.rowBytes-(start-s.rowStart)-s.rowShared {
 		return s.fail(col, cellLimit(&s.lim))
 	}
 	return s.fail(col, &LimitError{What: "cell text of a row", Limit: int64(s.rowBytes), Unit: " bytes", Option: "WithBatchBytes"})

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/wadeep/wadeep/internal/colname"
 	"github.com/wadeep/wadeep/internal/xlsx"
 )
 
@@ -62,7 +63,7 @@ var requiredSources = []struct {
 // ethnic, or the word race; all dropped (skin_color, "Skin Colour (detected)",
 // "Ethnicity/Race", race_ethnicity, full-width ｓｋｉｎ＿ｃｏｌｏｒ).
 func NeverCarried(name string) bool {
-	key := HeaderKey(name)
+	key := colname.Key(name)
 	if strings.Contains(key, "skin") && (strings.Contains(key, "color") || strings.Contains(key, "colour") || strings.Contains(key, "tone")) {
 		return true
 	}
@@ -75,19 +76,6 @@ func NeverCarried(name string) bool {
 		}
 	}
 	return false
-}
-
-// HeaderKey reduces a header to lower-case letters and digits, after
-// Unicode compatibility folding, so that "Hair Color", "hair_color",
-// "HAIRCOLOR" and a full-width "ｈａｉｒ＿ｃｏｌｏｒ" all match.
-func HeaderKey(h string) string {
-	var b strings.Builder
-	for _, r := range norm.NFKC.String(h) {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(unicode.ToLower(r))
-		}
-	}
-	return b.String()
 }
 
 // snakeName is the output name of a pass-through column: lower snake case.
@@ -146,7 +134,7 @@ func mapHeader(cells []string, allowMissing bool) (*headerMap, error) {
 		fixed[f.Name] = true
 	}
 	for i, c := range cells {
-		key := HeaderKey(c)
+		key := colname.Key(c)
 		switch {
 		case key == "":
 			h.cols[i] = srcIgnore

@@ -11,8 +11,7 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-
-	"github.com/wadeep/wadeep/arrowconv"
+	"github.com/wadeep/wadeep/internal/colname"
 )
 
 // Reason says why an input row produced no number to check.
@@ -283,9 +282,9 @@ func sniffDelimiter(head []byte, name string) rune {
 // the first record is data (a single column whose first value is a number).
 func pickColumn(in Input, header []string) (col int, hasHeader bool, err error) {
 	if in.Column != "" {
-		want := arrowconv.HeaderKey(in.Column)
+		want := colname.Key(in.Column)
 		for i, h := range header {
-			if h == in.Column || arrowconv.HeaderKey(h) == want {
+			if h == in.Column || colname.Key(h) == want {
 				return i, true, nil
 			}
 		}
@@ -293,7 +292,7 @@ func pickColumn(in Input, header []string) (col int, hasHeader bool, err error) 
 	}
 	for _, name := range phoneHeaders {
 		for i, h := range header {
-			if arrowconv.HeaderKey(h) == name {
+			if colname.Key(h) == name {
 				return i, true, nil
 			}
 		}

@@ -152,7 +152,7 @@ func CheckPath(path string) error {
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("sink: %s: directory %s does not exist: %w", path, dir, fs.ErrNotExist)
+		return &pathError{fmt.Sprintf("sink: %s: directory %s does not exist", path, dir), err}
 	case err != nil:
 		return fmt.Errorf("sink: %s: directory %s: %w", path, dir, cause(err))
 	case !st.IsDir():
@@ -170,6 +170,15 @@ func CheckPath(path string) error {
 	}
 	return nil
 }
+
+// pathError is a message that says all, over the error it wraps.
+type pathError struct {
+	msg string
+	err error
+}
+
+func (e *pathError) Error() string { return e.msg }
+func (e *pathError) Unwrap() error { return e.err }
 
 // cause is a file system error without the path it names: the messages
 // above name the paths already.

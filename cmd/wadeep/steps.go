@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/wadeep/wadeep/arrowconv"
 	"github.com/wadeep/wadeep/connector"
+	"github.com/wadeep/wadeep/internal/fsx"
 )
 
 // cmdConvert converts a result file downloaded elsewhere.
@@ -26,6 +26,9 @@ func cmdConvert(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if len(pos) != 1 {
 		return usagef("want exactly one RESULTS.xlsx, got %d arguments", len(pos))
+	}
+	if err := checkOutput("--out", *outPath, true); err != nil {
+		return err
 	}
 	opts := []arrowconv.Option{arrowconv.WithTask(*taskID, time.Time{})}
 	if *lenient {
@@ -158,6 +161,9 @@ func cmdDownload(ctx context.Context, env *cliEnv, args []string) error {
 	if len(pos) != 1 || *outPath == "" {
 		return usagef("want one TASK id and --out FILE")
 	}
+	if err := checkOutput("--out", *outPath, true); err != nil {
+		return err
+	}
 	c, t, err := api.task(ctx, env, pos[0])
 	if err != nil {
 		return err
@@ -165,14 +171,12 @@ func cmdDownload(ctx context.Context, env *cliEnv, args []string) error {
 	if t.Status != connector.StatusExported {
 		return fmt.Errorf("task %s is %s (%d of %d done); its result is not ready", t.ID, t.Status, t.Done(), t.Total)
 	}
-	dir := filepath.Dir(*outPath)
-	tmp, err := os.CreateTemp(dir, ".wadeep-download-*")
+	tmp, err := fsx.CreateTemp(filepath.Dir(*outPath), ".wadeep-download-", ".xlsx")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	defer tmp.Discard()
 	if _, err := c.Download(ctx, t.ID, t.ResultURL, tmp); err != nil {
-		tmp.Close()
 		return err
 	}
 	if err := tmp.Close(); err != nil {

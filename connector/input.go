@@ -188,6 +188,27 @@ func trimEOL(b []byte) []byte {
 // that name a phone column, best first.
 var phoneHeaders = []string{"e164", "phonenumber", "phone", "msisdn", "mobilenumber", "mobile", "mobilephone", "cellphone", "cell", "whatsapp", "whatsappnumber", "telephone", "tel", "number", "contactnumber"}
 
+// csvError names the input of a CSV read error. A *csv.ParseError stays
+// whole inside it, so errors.As finds its line and column.
+func csvError(name string, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return &csvParseError{name: name, err: pe}
+	}
+	return fmt.Errorf("connector: %s: %w", name, err)
+}
+
+type csvParseError struct {
+	name string
+	err  *csv.ParseError
+}
+
+func (e *csvParseError) Error() string {
+	return fmt.Sprintf("connector: %s: line %d, column %d: %v", e.name, e.err.Line, e.err.Column, e.err.Err)
+}
+
+func (e *csvParseError) Unwrap() error { return e.err }
+
 func readCSV(in Input, src *Source, fn rowFunc) error {
 	br := bufio.NewReaderSize(in.R, 64<<10)
 	// The delimiter is sniffed from the first line: comma, semicolon or tab.
@@ -204,7 +225,7 @@ func readCSV(in Input, src *Source, fn rowFunc) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("connector: %s: %w", in.Name, err)
+		return csvError(in.Name, err)
 	}
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
@@ -224,11 +245,7 @@ func readCSV(in Input, src *Source, fn rowFunc) error {
 			return nil
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return fmt.Errorf("connector: %s: line %d, column %d: %w", in.Name, pe.Line, pe.Column, pe.Err)
-			}
-			return fmt.Errorf("connector: %s: %w", in.Name, err)
+			return csvError(in.Name, err)
 		}
 		line, _ := cr.FieldPos(0)
 		if col < len(rec) {

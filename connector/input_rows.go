@@ -226,7 +226,7 @@ func readCSVRows(ctx context.Context, in Input, src *Source, fn func(*fullRow) e
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("connector: %s: %w", in.Name, err)
+		return csvError(in.Name, err)
 	}
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
@@ -266,11 +266,7 @@ func readCSVRows(ctx context.Context, in Input, src *Source, fn func(*fullRow) e
 			return nil
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return fmt.Errorf("connector: %s: line %d, column %d: %w", in.Name, pe.Line, pe.Column, pe.Err)
-			}
-			return fmt.Errorf("connector: %s: %w", in.Name, err)
+			return csvError(in.Name, err)
 		}
 		line, _ := cr.FieldPos(0)
 		if col < len(rec) {

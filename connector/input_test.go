@@ -2,6 +2,9 @@ package connector
 
 import (
 	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -125,4 +128,25 @@ func FuzzReadValues(f *testing.F) {
 		}
 		require.Equal(t, len(plan.Numbers), total)
 	})
+}
+
+func TestCSVParseErrorKeepsItsPlace(t *testing.T) {
+	for _, tt := range []struct {
+		name, text string
+		line, col  int
+	}{
+		{"in a row", "phone\n+41798284651\n\"+41\"x\n", 3, 5},
+		{"in the header", "\"phone\"x,b\n", 1, 7},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewPlan([]Input{{Name: "c.csv", R: strings.NewReader(tt.text)}}, PlanOptions{})
+			require.Error(t, err)
+			var pe *csv.ParseError
+			require.True(t, errors.As(err, &pe), "errors.As finds the *csv.ParseError in %v", err)
+			require.Equal(t, tt.line, pe.Line)
+			require.Equal(t, tt.col, pe.Column)
+			require.ErrorIs(t, err, csv.ErrQuote)
+			require.ErrorContains(t, err, fmt.Sprintf("connector: c.csv: line %d, column %d: ", tt.line, tt.col))
+		})
+	}
 }

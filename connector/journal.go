@@ -9,8 +9,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/wadeep/wadeep/internal/fsx"
 )
 
 // ChunkState is how far one chunk has got; it only moves forward.
@@ -64,7 +67,7 @@ const journalVersion = 1
 // locked by one process at a time. Safe for concurrent use.
 type Journal struct {
 	dir  string
-	lock *os.File
+	lock *flock.Flock
 	mu   sync.Mutex
 	recs map[string]*ChunkRecord
 }
@@ -75,15 +78,12 @@ func openJournal(dir string, job JobRecord) (*Journal, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "chunks"), 0o700); err != nil {
 		return nil, fmt.Errorf("connector: journal: %w", err)
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	lock, err := lockJournal(dir)
 	if err != nil {
-		return nil, fmt.Errorf("connector: journal: %w", err)
-	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("connector: journal %s is in use by another wadeep process", dir)
+		return nil, err
 	}
 	j := &Journal{dir: dir, lock: lock, recs: map[string]*ChunkRecord{}}
+	j.sweep()
 	if err := j.checkJob(job); err != nil {
 		j.Close()
 		return nil, err
@@ -100,6 +100,30 @@ func (j *Journal) Dir() string { return j.dir }
 
 // Close releases the journal's lock.
 func (j *Journal) Close() error { return j.lock.Close() }
+
+// lockJournal takes the journal's lock file without waiting: one process
+// at a time works in a journal.
+func lockJournal(dir string) (*flock.Flock, error) {
+	lock := flock.New(filepath.Join(dir, "lock"), flock.SetPermissions(0o600))
+	ok, err := lock.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("connector: journal %s: cannot take its lock: %w", dir, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("connector: journal %s is in use by another wadeep run", dir)
+	}
+	return lock, nil
+}
+
+// sweep removes the temporary files a killed run left in the journal (a
+// torn entry write, a cut download). It runs under the lock, so no other
+// process is writing them; a leftover that cannot be removed only wastes
+// space, and the entries ignore it.
+func (j *Journal) sweep() {
+	for _, d := range []string{j.dir, filepath.Join(j.dir, "chunks"), filepath.Join(j.dir, "results")} {
+		fsx.SweepStale(d, 0, fsx.TempPrefix, ".download-")
+	}
+}
 
 func (j *Journal) checkJob(job JobRecord) error {
 	job.Version = journalVersion
@@ -218,34 +242,15 @@ func writeJSONAtomic(path string, v any) error {
 }
 
 func writeFileAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
+	if err := fsx.WriteFile(path, b); err != nil {
 		return fmt.Errorf("connector: journal: %w", err)
 	}
-	tmp := f.Name()
-	_, werr := f.Write(b)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("connector: journal: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("connector: journal: %w", err)
-	}
-	return syncDir(dir)
+	return nil
 }
 
 // syncDir makes a rename in dir durable.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("connector: journal: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := fsx.SyncDir(dir); err != nil {
 		return fmt.Errorf("connector: journal: %w", err)
 	}
 	return nil

@@ -143,6 +143,14 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if !f.dryRun { // a dry run writes nothing
+		if err := checkOutput("--out", f.out, true); err != nil {
+			return err
+		}
+		if err := checkOutput("--rejects", f.rejects, false); err != nil {
+			return err
+		}
+	}
 	ctx, cancel, plan, client, err := f.setup(ctx, env, inputs)
 	if err != nil || client == nil {
 		return err

@@ -28,21 +28,40 @@ type profileOut struct {
 func newProfileOut(path string, stdout, stderr io.Writer) (*profileOut, error) {
 	if path != "" && path != "-" {
 		if _, err := sink.FormatFromPath(path); err != nil {
-			return nil, usageError{err.Error()}
+			return nil, usageError{"--out: " + err.Error()}
 		}
 	}
 	return &profileOut{path: path, stdout: stdout, stderr: stderr, warned: map[string]bool{}}, nil
 }
 
-func (o *profileOut) open(schema *arrow.Schema) error {
-	var err error
-	if o.path == "" || o.path == "-" {
-		o.w, err = sink.New(o.stdout, sink.CSV, schema)
-	} else {
-		o.w, err = sink.Create(o.path, schema)
+// checkOutput refuses an output path that could not be written, before
+// anything is charged (sink.CheckPath): an unknown extension, a missing or
+// read-only directory. "" is no output; "-" is stdout where stdoutOK.
+func checkOutput(flag, path string, stdoutOK bool) error {
+	if path == "" || (path == "-" && stdoutOK) {
+		return nil
 	}
-	o.schema = schema
-	return err
+	if err := sink.CheckPath(path); err != nil {
+		return usageError{fmt.Sprintf("%s: %v", flag, err)}
+	}
+	return nil
+}
+
+func (o *profileOut) open(schema *arrow.Schema) error {
+	var (
+		w   sink.Writer
+		err error
+	)
+	if o.path == "" || o.path == "-" {
+		w, err = sink.New(o.stdout, sink.CSV, schema)
+	} else {
+		w, err = sink.Create(o.path, schema)
+	}
+	if err != nil {
+		return err // o.w stays nil: a typed nil in it would look open
+	}
+	o.w, o.schema = w, schema
+	return nil
 }
 
 func (o *profileOut) write(rec arrow.RecordBatch) error {

@@ -27,6 +27,9 @@ func cmdConvert(ctx context.Context, env *cliEnv, args []string) error {
 	if len(pos) != 1 {
 		return usagef("want exactly one RESULTS.xlsx, got %d arguments", len(pos))
 	}
+	if err := checkOutput("--out", *outPath, true); err != nil {
+		return err
+	}
 	opts := []arrowconv.Option{arrowconv.WithTask(*taskID, time.Time{})}
 	if *lenient {
 		opts = append(opts, arrowconv.WithMissingColumns())
@@ -157,6 +160,9 @@ func cmdDownload(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if len(pos) != 1 || *outPath == "" {
 		return usagef("want one TASK id and --out FILE")
+	}
+	if err := checkOutput("--out", *outPath, true); err != nil {
+		return err
 	}
 	c, t, err := api.task(ctx, env, pos[0])
 	if err != nil {

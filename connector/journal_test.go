@@ -1,0 +1,80 @@
+package connector
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// openTestJournal opens a journal for a fixed small job in dir.
+func openTestJournal(t *testing.T, dir string) (*Journal, error) {
+	t.Helper()
+	return openJournal(dir, JobRecord{APIURL: "u", UserID: "a", ChunkSize: 10, Chunks: []string{"h1"}, Numbers: 10, Inputs: []string{"a.txt"}})
+}
+
+func TestJournalLockInUse(t *testing.T) {
+	dir := t.TempDir()
+	j, err := openTestJournal(t, dir)
+	require.NoError(t, err)
+	_, err = openTestJournal(t, dir)
+	require.ErrorContains(t, err, "in use by another wadeep run")
+	require.NoError(t, j.Close())
+
+	j, err = openTestJournal(t, dir)
+	require.NoError(t, err, "the lock is free again after Close")
+	require.NoError(t, j.Close())
+}
+
+func TestJournalLockFailureIsNotInUse(t *testing.T) {
+	dir := t.TempDir()
+	// A directory where the lock file belongs: the lock cannot be taken,
+	// and no other run holds it.
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "lock"), 0o700))
+	_, err := openTestJournal(t, dir)
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "in use")
+	require.ErrorContains(t, err, "cannot take its lock")
+	require.ErrorContains(t, err, filepath.Join(dir, "lock"), "the cause names the lock file")
+}
+
+func TestJournalSweepsLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	j, err := openTestJournal(t, dir)
+	require.NoError(t, err)
+	require.NoError(t, j.put(ChunkRecord{Hash: "h1", State: StateIntent}))
+	require.NoError(t, j.Close())
+
+	results := filepath.Join(dir, "results")
+	require.NoError(t, os.MkdirAll(results, 0o700))
+	leftovers := []string{
+		filepath.Join(dir, ".tmp-111"),
+		filepath.Join(dir, "chunks", ".tmp-222"),
+		filepath.Join(results, ".download-333"),
+	}
+	kept := []string{
+		filepath.Join(results, "h1.xlsx"),  // a result kept for a look
+		filepath.Join(results, "h1.arrow"), // the kept profiles
+	}
+	for _, p := range append(leftovers, kept...) {
+		require.NoError(t, os.WriteFile(p, []byte("x"), 0o600))
+	}
+	// Fresh files too: under the lock, no other process can be writing them.
+	now := time.Now()
+	require.NoError(t, os.Chtimes(leftovers[0], now, now))
+
+	j, err = openTestJournal(t, dir)
+	require.NoError(t, err)
+	defer j.Close()
+	for _, p := range leftovers {
+		require.NoFileExists(t, p)
+	}
+	for _, p := range kept {
+		require.FileExists(t, p)
+	}
+	require.FileExists(t, filepath.Join(dir, "job.json"))
+	require.FileExists(t, filepath.Join(dir, "chunks", "h1.json"))
+	require.Equal(t, StateIntent, j.record("h1").State)
+}

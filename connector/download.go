@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/wadeep/wadeep/internal/fsx"
 )
 
 // MaxResultBytes bounds a downloaded result file; the upstream's largest,
@@ -111,8 +113,8 @@ func (c *Client) FetchResult(ctx context.Context, task *Task, path string, p Dow
 	}
 	start := c.clock.Now()
 	link, linkAt := task.ResultURL, start
-	lastStatus := start        // the answer that carried the link was just received
-	var lifetime time.Duration // the shortest a link was seen to live; 0 while unknown
+	lastStatus := start                   // the answer that carried the link was just received
+	var lifetime time.Duration            // the shortest a link was seen to live; 0 while unknown
 	refreshes, tries, backoffs := 0, 0, 0 // backoffs: pauses since the last fresh link
 	refresh := func() error {
 		if refreshes >= p.Refreshes {
@@ -210,29 +212,19 @@ var errBadZip = errors.New("result file is not a complete XLSX (zip) file")
 // fetchTo downloads into a private temp file beside final and renames it
 // into place once it verifies as a whole zip.
 func (c *Client) fetchTo(ctx context.Context, taskID, link, final string) error {
-	f, err := os.CreateTemp(filepath.Dir(final), ".download-*")
+	tmp, err := fsx.CreateTemp(filepath.Dir(final), ".download-", "") // swept by the journal if a kill leaves it
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op after the rename
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
+	defer tmp.Discard() // a no-op after Commit
+	_, derr := c.Download(ctx, taskID, link, tmp)
+	if err := errors.Join(derr, tmp.Close()); err != nil {
 		return err
 	}
-	_, derr := c.Download(ctx, taskID, link, f)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(derr, serr, cerr); err != nil {
+	if err := verifyZip(tmp.Name()); err != nil {
 		return err
 	}
-	if err := verifyZip(tmp); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(final))
+	return tmp.Commit(final)
 }
 
 // verifyZip checks that path is a zip whose central directory is whole:

@@ -248,14 +248,6 @@ func writeFileAtomic(path string, b []byte) error {
 	return nil
 }
 
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	if err := fsx.SyncDir(dir); err != nil {
-		return fmt.Errorf("connector: journal: %w", err)
-	}
-	return nil
-}
-
 // tasksBeside looks through the journals in the directories beside dir that
 // belong to the same API URL and user, and returns the created tasks they
 // hold for the wanted chunk hashes. Unreadable journals are passed over:

@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wadeep/wadeep/emulator"
@@ -82,7 +83,11 @@ func newJob(t *testing.T, sb *sandbox, clock *virtualClock, plan *Plan, dir stri
 	j, err := OpenJournal(dir, plan, client)
 	require.NoError(t, err)
 	t.Cleanup(func() { j.Close() })
-	return &Job{Client: client, Plan: plan, Journal: j, Out: out.out, Clock: clock, Parallel: 3}
+	// Every job in the tests runs on a checked allocator: no Arrow memory
+	// may outlive it.
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	t.Cleanup(func() { mem.AssertSize(t, 0) })
+	return &Job{Client: client, Plan: plan, Journal: j, Out: out.out, Clock: clock, Parallel: 3, Mem: mem}
 }
 
 func TestRunEndToEnd(t *testing.T) {

@@ -107,11 +107,16 @@ func (p DownloadPolicy) withDefaults() DownloadPolicy {
 // starts over. Fresh links and time are bounded separately by p. Never
 // creates a task.
 func (c *Client) FetchResult(ctx context.Context, task *Task, path string, p DownloadPolicy) error {
+	return c.fetchResult(ctx, task, path, p, c.clock)
+}
+
+// fetchResult is FetchResult with the waits on clk: a job's own clock.
+func (c *Client) fetchResult(ctx context.Context, task *Task, path string, p DownloadPolicy, clk Clock) error {
 	p = p.withDefaults()
 	if task.ResultURL == "" {
 		return fmt.Errorf("task %s is %s: it offers no result link yet", task.ID, task.Status)
 	}
-	start := c.clock.Now()
+	start := clk.Now()
 	link, linkAt := task.ResultURL, start
 	lastStatus := start                   // the answer that carried the link was just received
 	var lifetime time.Duration            // the shortest a link was seen to live; 0 while unknown
@@ -119,16 +124,16 @@ func (c *Client) FetchResult(ctx context.Context, task *Task, path string, p Dow
 	refresh := func() error {
 		if refreshes >= p.Refreshes {
 			return fmt.Errorf("the result link of task %s kept expiring: gave up after %d fresh links and %d tries over %s (rerun to try again: the task stays exported)",
-				task.ID, refreshes, tries, c.clock.Now().Sub(start).Round(time.Second))
+				task.ID, refreshes, tries, clk.Now().Sub(start).Round(time.Second))
 		}
-		if wait := p.RefreshGap - c.clock.Now().Sub(lastStatus); wait > 0 {
-			if err := c.clock.Sleep(ctx, wait); err != nil {
+		if wait := p.RefreshGap - clk.Now().Sub(lastStatus); wait > 0 {
+			if err := clk.Sleep(ctx, wait); err != nil {
 				return err
 			}
 		}
 		refreshes++
 		t, err := c.Task(ctx, task.ID)
-		lastStatus = c.clock.Now()
+		lastStatus = clk.Now()
 		if err != nil {
 			return err
 		}
@@ -147,7 +152,7 @@ func (c *Client) FetchResult(ctx context.Context, task *Task, path string, p Dow
 		if ctx.Err() != nil {
 			return err
 		}
-		now := c.clock.Now()
+		now := clk.Now()
 		switch {
 		case errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotFound):
 			if age := now.Sub(linkAt); lifetime == 0 || age < lifetime {
@@ -177,7 +182,7 @@ func (c *Client) FetchResult(ctx context.Context, task *Task, path string, p Dow
 				}
 				wait = min(wait, left/2)
 			}
-			if err := c.clock.Sleep(ctx, wait); err != nil {
+			if err := clk.Sleep(ctx, wait); err != nil {
 				return err
 			}
 		default:
@@ -204,7 +209,7 @@ func (j *Job) download(ctx context.Context, c Chunk, task *Task) (string, error)
 	if p.RefreshGap <= 0 {
 		p.RefreshGap = j.Poll.withDefaults().Floor
 	}
-	return final, j.Client.FetchResult(ctx, task, final, p)
+	return final, j.Client.fetchResult(ctx, task, final, p, j.Clock)
 }
 
 var errBadZip = errors.New("result file is not a complete XLSX (zip) file")

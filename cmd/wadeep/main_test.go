@@ -209,7 +209,9 @@ func TestConvertCommand(t *testing.T) {
 }
 
 func TestStatusAndDownloadCommands(t *testing.T) {
-	_, url := fastSandbox(t)
+	// Every result transfer is cut once: download fetches it again, as a
+	// job does, and leaves no workbook behind.
+	sb, url := fastSandbox(t, emulator.WithCutDownloads(1))
 	dir := t.TempDir()
 	in := filepath.Join(dir, "n.txt")
 	require.NoError(t, os.WriteFile(in, []byte("+41798284651\n+33612345678\n"), 0o600))
@@ -235,7 +237,10 @@ func TestStatusAndDownloadCommands(t *testing.T) {
 		require.Equal(t, 0, code, stderr)
 		require.Contains(t, stderr, "converted 2 profile rows")
 		require.NotContains(t, outputText(t, out), "skin", "the upstream's file is never saved as is")
+		left, _ := filepath.Glob(filepath.Join(dir, ".*download*"))
+		require.Empty(t, left, "no temp file left beside the output")
 	}
+	require.Positive(t, sb.Stats().CutDownloads)
 }
 
 func TestKeyNeverWritten(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/wadeep/wadeep/internal/colname"
 )
 
 // Reason says why an input row produced no number to check.
@@ -184,10 +183,6 @@ func trimEOL(b []byte) []byte {
 	return bytes.TrimSuffix(b, []byte("\r"))
 }
 
-// phoneHeaders are header names (reduced to lower-case letters and digits)
-// that name a phone column, best first.
-var phoneHeaders = []string{"e164", "phonenumber", "phone", "msisdn", "mobilenumber", "mobile", "mobilephone", "cellphone", "cell", "whatsapp", "whatsappnumber", "telephone", "tel", "number", "contactnumber"}
-
 // csvError names the input of a CSV read error. A *csv.ParseError stays
 // whole inside it, so errors.As finds its line and column.
 func csvError(name string, err error) error {
@@ -230,11 +225,15 @@ func readCSV(in Input, src *Source, fn rowFunc) error {
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	}
-	col, hasHeader, err := pickColumn(in, header)
+	pick, err := pickColumn(in, header, nil)
 	if err != nil {
 		return err
 	}
+	col, hasHeader := pick.col, pick.header
 	src.pickCells(header, col, hasHeader)
+	if src != nil {
+		src.Candidates = pick.others
+	}
 	if !hasHeader {
 		line, _ := cr.FieldPos(col)
 		emitCell(header, col, line, fn)
@@ -292,45 +291,4 @@ func sniffDelimiter(head []byte, name string) rune {
 		}
 	}
 	return best
-}
-
-// pickColumn finds the phone column: the one named by in.Column, else one
-// whose header names a phone, else the only column. hasHeader is false when
-// the first record is data (a single column whose first value is a number).
-func pickColumn(in Input, header []string) (col int, hasHeader bool, err error) {
-	if in.Column != "" {
-		want := colname.Key(in.Column)
-		for i, h := range header {
-			if h == in.Column || colname.Key(h) == want {
-				return i, true, nil
-			}
-		}
-		return 0, false, fmt.Errorf("connector: %s: no column %q (columns: %s)", in.Name, in.Column, strings.Join(header, ", "))
-	}
-	for _, name := range phoneHeaders {
-		for i, h := range header {
-			if colname.Key(h) == name {
-				return i, true, nil
-			}
-		}
-	}
-	if len(header) == 1 {
-		return 0, !looksLikeNumber(header[0]), nil
-	}
-	return 0, false, fmt.Errorf("connector: %s: cannot tell which column holds the phone numbers; name it with --column (columns: %s)", in.Name, strings.Join(header, ", "))
-}
-
-// looksLikeNumber reports whether s is mostly digits: a phone value rather than a header.
-func looksLikeNumber(s string) bool {
-	digits, other := 0, 0
-	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case strings.ContainsRune("+-() ./", r):
-		default:
-			other++
-		}
-	}
-	return digits >= 4 && other <= 1
 }

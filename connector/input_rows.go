@@ -36,9 +36,12 @@ type Source struct {
 	// fields for arrow and parquet. A .txt input, and a headerless
 	// one-column csv or xlsx, has one column, value.
 	Fields []arrow.Field
-	Column int  // index in Fields of the column holding the numbers
-	Header bool // csv, xlsx: the first non-blank record is the header
-	Rows   int  // rows read, every shard's, blank ones included
+	Column int // index in Fields of the column holding the numbers
+	// Candidates are the other headers that could have held the numbers,
+	// best first: the CLI says which column it used and which it did not.
+	Candidates []string
+	Header     bool // csv, xlsx: the first non-blank record is the header
+	Rows       int  // rows read, every shard's, blank ones included
 }
 
 // pickText records the one column of a text input.

@@ -49,10 +49,17 @@ func readXLSX(in Input, src *Source, fn rowFunc) error {
 			for i, c := range cells {
 				names[i] = string(c)
 			}
-			if col, header, err = pickColumn(in, names); err != nil {
+			pick, err := pickColumn(in, names, nil)
+			if err != nil {
 				return err
 			}
+			col, header = pick.col, pick.header
 			src.pickCells(names, col, header)
+			if src != nil {
+				if src != nil {
+					src.Candidates = pick.others
+				}
+			}
 			if header {
 				continue
 			}
@@ -105,7 +112,7 @@ func readArrowIPC(in Input, src *Source, fn rowFunc) error {
 		return fmt.Errorf("connector: %s: not an Arrow IPC file: %w", in.Name, err)
 	}
 	defer r.Close()
-	col, err := pickField(in, r.Schema())
+	col, err := pickField(in, r.Schema(), src)
 	if err != nil {
 		return err
 	}
@@ -142,7 +149,7 @@ func readParquet(in Input, src *Source, fn rowFunc) error {
 	if err != nil {
 		return fmt.Errorf("connector: %s: %w", in.Name, err)
 	}
-	col, err := pickField(in, schema)
+	col, err := pickField(in, schema, src)
 	if err != nil {
 		return err
 	}
@@ -170,7 +177,7 @@ func readParquet(in Input, src *Source, fn rowFunc) error {
 
 // readRecords reads the phone column of an Arrow stream the caller hands in.
 func readRecords(in Input, src *Source, fn rowFunc) error {
-	col, err := pickField(in, in.Records.Schema())
+	col, err := pickField(in, in.Records.Schema(), src)
 	if err != nil {
 		return err
 	}
@@ -187,20 +194,27 @@ func readRecords(in Input, src *Source, fn rowFunc) error {
 	return nil
 }
 
-// pickField finds the phone column among a table's fields.
-func pickField(in Input, schema *arrow.Schema) (int, error) {
+// pickField finds the phone column among a table's fields: never one whose
+// type cannot hold a phone number (bool, float, date), however it is named.
+func pickField(in Input, schema *arrow.Schema, src *Source) (int, error) {
 	names := make([]string, schema.NumFields())
 	for i, f := range schema.Fields() {
 		names[i] = f.Name
 	}
-	col, _, err := pickColumn(in, names)
+	usable := func(i int) bool { return phoneColumnType(schema.Field(i).Type) }
+	pick, err := pickColumn(in, names, usable)
 	if err != nil {
 		return 0, err
 	}
-	if !phoneColumnType(schema.Field(col).Type) {
-		return 0, fmt.Errorf("connector: %s: column %q is %s; want text or integers", in.Name, names[col], schema.Field(col).Type)
+	if !usable(pick.col) {
+		return 0, fmt.Errorf("connector: %s: column %q is %s; want text or integers", in.Name, names[pick.col], schema.Field(pick.col).Type)
 	}
-	return col, nil
+	if src != nil {
+		if src != nil {
+			src.Candidates = pick.others
+		}
+	}
+	return pick.col, nil
 }
 
 func phoneColumnType(t arrow.DataType) bool {

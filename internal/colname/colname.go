@@ -12,11 +12,12 @@ import (
 )
 
 // Key reduces a header to lower-case letters and digits, after
-// Unicode compatibility folding, so that "Hair Color", "hair_color",
-// "HAIRCOLOR" and a full-width "ｈａｉｒ＿ｃｏｌｏｒ" all match.
+// Unicode compatibility folding with accents dropped, so that "Hair Color",
+// "hair_color", "HAIRCOLOR" and a full-width "ｈａｉｒ＿ｃｏｌｏｒ" all
+// match, and so do "Téléphone" and "Telephone".
 func Key(h string) string {
 	var b strings.Builder
-	for _, r := range norm.NFKC.String(h) {
+	for _, r := range norm.NFKD.String(h) {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			b.WriteRune(unicode.ToLower(r))
 		}

@@ -392,7 +392,7 @@ func enrich(ctx context.Context, plan *Plan, inputs []Input, idx *ProfileIndex, 
 					return changed(fmt.Sprintf("rejected as %s now, not before", why))
 				}
 				nextReject++
-				return w.add(j, r, in.Name, "", rej.Explain())
+				return w.add(j, r, in.Name, "", string(rej.Reason))
 			}
 			if !sh.takes(e164) {
 				return nil

@@ -146,7 +146,7 @@ func TestEnrichCSV(t *testing.T) {
 			{"Anna", "079 828 46 51", "anna@example.ch", "2", nil},
 			{"Ben", "+33612345678", "ben@example.fr", "3", nil},
 			{"Cleo", "+41 79 828 46 51", "cleo@example.ch", "4", nil},
-			{"Dan", "not a phone", "dan@example.com", "5", "invalid"},
+			{"Dan", "not a phone", "dan@example.com", "5", "not a number"},
 			{nil, nil, nil, "6", "blank"},
 			{"Eve", "+4915123456789", nil, "7", nil},
 			{"Finn", nil, "finn@example.com", "8", "empty"},
@@ -302,7 +302,7 @@ func TestEnrichTwoInputs(t *testing.T) {
 	require.Equal(t, []own{
 		{"+33612345678", nil, nil, "a.txt", "1", nil},
 		{nil, nil, nil, "a.txt", "2", "blank"},
-		{"not a phone", nil, nil, "a.txt", "3", "invalid"},
+		{"not a phone", nil, nil, "a.txt", "3", "not a number"},
 		{"7", "+33 6 12 34 56 78", "Ben", "b.csv", "2", nil},
 		{"8", "+4915123456789", "Eve", "b.csv", "3", nil},
 	}, got)

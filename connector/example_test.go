@@ -74,18 +74,18 @@ func Example() {
 	fmt.Printf("rows %d: %d profiles, %d rejected, %d blank; %d charged calls\n",
 		plan.Rows, summary.Profiles, len(plan.Rejects), plan.Blank, summary.Calls.Charged())
 
-	rejects := plan.RejectRecords(nil) // file, row, value, reason
+	rejects := plan.RejectRecords(nil) // file, row, value, reason, detail
 	defer rejects.Release()
 	for rejects.Next() {
 		rec := rejects.RecordBatch()
 		for i := 0; i < int(rec.NumRows()); i++ {
-			fmt.Printf("rejected %s row %s %q: %s\n", rec.Column(0).ValueStr(i), rec.Column(1).ValueStr(i), rec.Column(2).ValueStr(i), rec.Column(3).ValueStr(i))
+			fmt.Printf("rejected %s row %s %q: %s\n", rec.Column(0).ValueStr(i), rec.Column(1).ValueStr(i), rec.Column(2).ValueStr(i), rec.Column(4).ValueStr(i))
 		}
 	}
 	// Output:
 	// rows 4: 2 profiles, 2 rejected, 0 blank; 2 charged calls
 	// rejected crm row 2 "079 828 46 51": duplicate of row 1
-	// rejected crm row 4 "not a number": invalid
+	// rejected crm row 4 "not a number": not a phone number
 }
 
 // crmTable is a small Arrow table with a "mobile" column.

@@ -28,8 +28,9 @@ const (
 type Reject struct {
 	File   string // input name as given ("-" for stdin)
 	Row    int    // 1-based line of the value in its file
-	Value  string // the value, cut to MaxValueLen+1 runes
+	Value  string // the value, cut to MaxValueLen+1 runes, control characters escaped
 	Reason Reason
+	Detail string // the reason in words: what is wrong and how to fix it
 	// DuplicateOf is the earlier row with the same number (for ReasonDuplicate).
 	DuplicateOf RowRef
 }
@@ -40,9 +41,13 @@ type RowRef struct {
 	Row  int
 }
 
-// Explain is the reject's reason in words, e.g. "duplicate of row 3".
+// Explain is the reject's reason in words, e.g. "duplicate of row 3" or
+// "no country code: add + or --region".
 func (r Reject) Explain() string {
 	if r.Reason != ReasonDuplicate {
+		if r.Detail != "" {
+			return r.Detail
+		}
 		return string(r.Reason)
 	}
 	if r.DuplicateOf.File != r.File {
@@ -208,8 +213,9 @@ func readCSV(in Input, src *Source, fn rowFunc) error {
 	br := bufio.NewReaderSize(in.R, 64<<10)
 	// The delimiter is sniffed from the first line: comma, semicolon or tab.
 	head, _ := br.Peek(4096)
-	cr := csv.NewReader(br)
-	cr.Comma = sniffDelimiter(head, in.Name)
+	comma := sniffDelimiter(head, in.Name)
+	cr := csv.NewReader(newExcelText(br, comma))
+	cr.Comma = comma
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	// Quotes stay strict: a lenient reader lets an unclosed quote swallow

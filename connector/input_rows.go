@@ -220,8 +220,9 @@ func readTextRows(ctx context.Context, in Input, src *Source, fn func(*fullRow) 
 func readCSVRows(ctx context.Context, in Input, src *Source, fn func(*fullRow) error) error {
 	br := bufio.NewReaderSize(in.R, 64<<10)
 	head, _ := br.Peek(4096)
-	cr := csv.NewReader(br)
-	cr.Comma = sniffDelimiter(head, in.Name)
+	comma := sniffDelimiter(head, in.Name)
+	cr := csv.NewReader(newExcelText(br, comma))
+	cr.Comma = comma
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	header, err := cr.Read()

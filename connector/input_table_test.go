@@ -63,8 +63,8 @@ func TestReadTables(t *testing.T) {
 			r := tc.firstRow
 			require.Equal(t, []Reject{
 				{File: in.Name, Row: r + 1, Value: "079 828 46 51", Reason: ReasonDuplicate, DuplicateOf: RowRef{File: in.Name, Row: r}},
-				{File: in.Name, Row: r + 2, Value: "", Reason: ReasonEmpty},
-				{File: in.Name, Row: r + 3, Value: "nonsense", Reason: ReasonInvalid},
+				{File: in.Name, Row: r + 2, Value: "", Reason: ReasonEmpty, Detail: "the value is empty"},
+				{File: in.Name, Row: r + 3, Value: "nonsense", Reason: ReasonNotNumber, Detail: "not a phone number"},
 			}, plan.Rejects)
 			require.Equal(t, 5, plan.Rows)
 
@@ -161,6 +161,6 @@ func TestReadRecords(t *testing.T) {
 	require.Equal(t, []string{"+41798284651", "+33612345678"}, plan.Numbers)
 	require.Equal(t, []Reject{
 		{File: "pipeline", Row: 2, Value: "079 828 46 51", Reason: ReasonDuplicate, DuplicateOf: RowRef{File: "pipeline", Row: 1}},
-		{File: "pipeline", Row: 3, Value: "", Reason: ReasonEmpty},
+		{File: "pipeline", Row: 3, Value: "", Reason: ReasonEmpty, Detail: "the value is empty"},
 	}, plan.Rejects)
 }

@@ -327,13 +327,13 @@ func TestRejectRecords(t *testing.T) {
 		batches++
 		for i := 0; i < int(rec.NumRows()); i++ {
 			rows++
-			last = []string{rec.Column(0).ValueStr(i), rec.Column(1).ValueStr(i), rec.Column(2).ValueStr(i), rec.Column(3).ValueStr(i)}
+			last = []string{rec.Column(0).ValueStr(i), rec.Column(1).ValueStr(i), rec.Column(2).ValueStr(i), rec.Column(3).ValueStr(i), rec.Column(4).ValueStr(i)}
 		}
 	}
 	require.NoError(t, r.Err())
 	require.Equal(t, len(plan.Rejects), rows)
 	require.Equal(t, 2, batches)
-	require.Equal(t, []string{"in.txt", "65548", "+41798284651", "duplicate of row 65547"}, last)
+	require.Equal(t, []string{"in.txt", "65548", "+41798284651", "duplicate", "duplicate of row 65547"}, last)
 }
 
 // addColumn returns the workbook with one more column, header name, every

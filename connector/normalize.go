@@ -31,7 +31,8 @@ func NewNormalizer(region string) (*Normalizer, error) {
 	return &Normalizer{region: region, fast: phone.NewCanonical()}, nil
 }
 
-// Normalize returns the E.164 form of v, or the reason it has none.
+// Normalize returns the E.164 form of v, or the reason it has none (see
+// the Reason constants).
 func (n *Normalizer) Normalize(v string) (string, Reason) {
 	v = strings.TrimSpace(v)
 	switch {
@@ -43,9 +44,12 @@ func (n *Normalizer) Normalize(v string) (string, Reason) {
 	if e, ok := n.fast.Valid(v); ok {
 		return e, ""
 	}
+	if len(v) >= 3 && v[0] == '=' && v[1] == '"' && v[len(v)-1] == '"' {
+		v = strings.TrimSpace(v[2 : len(v)-1]) // Excel's text-forcing ="0798284653"
+	}
 	num, err := phonenumbers.Parse(v, n.region)
 	if err != nil || !phonenumbers.IsValidNumber(num) {
-		return "", ReasonInvalid
+		return "", n.why(v, num, err)
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), ""
 }

@@ -18,16 +18,16 @@ func TestNormalize(t *testing.T) {
 		{"", "+41 (0)79 828 46 51", "+41798284651", ""},
 		{"CH", "079 828 46 51", "+41798284651", ""},
 		{"ch", "0798284651", "+41798284651", ""},
-		{"", "0798284651", "", ReasonInvalid}, // national without a region
+		{"", "0798284651", "", ReasonNoCountry}, // national without a region
 		{"US", "(201) 555-0123", "+12015550123", ""},
 		{"", "+1 201-555-0123", "+12015550123", ""},
-		{"", "0041798284651", "", ReasonInvalid}, // international prefix needs a region
+		{"", "0041798284651", "", ReasonNoCountry}, // international prefix needs a region
 		{"CH", "0041798284651", "+41798284651", ""},
 		{"", "+390612345678", "+390612345678", ""}, // Italian fixed line keeps its leading zero
-		{"", "+12", "", ReasonInvalid},
+		{"", "+12", "", ReasonTooShort},
 		{"", "+999123456789", "", ReasonInvalid}, // no such calling code
 		{"", "+41000000000", "", ReasonInvalid},
-		{"", "hello", "", ReasonInvalid},
+		{"", "hello", "", ReasonNotNumber},
 		{"", "", "", ReasonEmpty},
 		{"", "   \t", "", ReasonEmpty},
 		{"", "+" + strings.Repeat("1", 70), "", ReasonTooLong},

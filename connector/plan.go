@@ -144,7 +144,7 @@ func NewPlan(inputs []Input, opts PlanOptions) (*Plan, error) {
 			if reason != "" {
 				if sh.takes(ref.key()) {
 					p.Rows++
-					p.Rejects = append(p.Rejects, Reject{File: in.Name, Row: row, Value: cut(value), Reason: reason})
+					p.Rejects = append(p.Rejects, Reject{File: in.Name, Row: row, Value: cut(value), Reason: reason, Detail: norm.detail(value, reason)})
 				}
 				return
 			}
@@ -180,9 +180,10 @@ func NewPlan(inputs []Input, opts PlanOptions) (*Plan, error) {
 
 func (r RowRef) key() string { return r.File + "\x00" + strconv.Itoa(r.Row) }
 
-// cut keeps a rejected value short enough for a rejects file.
+// cut keeps a rejected value short enough for a rejects file, its control
+// characters escaped.
 func cut(v string) string {
-	v = strings.TrimSpace(v)
+	v = escapeValue(strings.TrimSpace(v))
 	if utf8.RuneCountInString(v) <= MaxValueLen+1 {
 		return v
 	}

@@ -7,14 +7,16 @@ import (
 )
 
 // RejectSchema is the schema of the rejects table: the input file and
-// 1-based row, the value as read (cut to MaxValueLen+1 runes) and the
-// reason in words (Reject.Explain).
+// 1-based row, the value as read (cut to MaxValueLen+1 runes, control
+// characters escaped), the reason as a short code (see the Reason
+// constants) and in words (Reject.Explain).
 func RejectSchema() *arrow.Schema {
 	return arrow.NewSchema([]arrow.Field{
 		{Name: "file", Type: arrow.BinaryTypes.String},
 		{Name: "row", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "value", Type: arrow.BinaryTypes.String},
 		{Name: "reason", Type: arrow.BinaryTypes.String},
+		{Name: "detail", Type: arrow.BinaryTypes.String},
 	}, nil)
 }
 
@@ -55,11 +57,13 @@ func (r *rejectReader) Next() bool {
 	row := r.b.Field(1).(*array.Int64Builder)
 	value := r.b.Field(2).(*array.StringBuilder)
 	reason := r.b.Field(3).(*array.StringBuilder)
+	detail := r.b.Field(4).(*array.StringBuilder)
 	for _, rj := range r.rejects[:n] {
 		file.Append(rj.File)
 		row.Append(int64(rj.Row))
 		value.Append(rj.Value)
-		reason.Append(rj.Explain())
+		reason.Append(string(rj.Reason))
+		detail.Append(rj.Explain())
 	}
 	r.rejects = r.rejects[n:]
 	r.cur = r.b.NewRecordBatch()

@@ -49,7 +49,7 @@ func makeInput(t *testing.T, n int) e2eInput {
 			in.blank++
 		case i%31 == 3:
 			add("call me maybe")
-			in.rejects[line] = ReasonInvalid
+			in.rejects[line] = ReasonNotNumber
 		case i%53 == 7:
 			add("+" + strings.Repeat("9", 80))
 			in.rejects[line] = ReasonTooLong

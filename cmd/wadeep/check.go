@@ -89,6 +89,9 @@ func (f *checkFlags) setup(ctx context.Context, env *cliEnv, inputs []string) (c
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)
 	}
 	plan, err := f.plan(env, inputs)
+	if err == nil {
+		printColumns(env, plan)
+	}
 	if err != nil || f.dryRun {
 		if err == nil {
 			printDryRun(env, plan)
@@ -265,4 +268,27 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// printColumns says which column of each table the numbers were read from,
+// and which other columns could have held them.
+func printColumns(env *cliEnv, p *connector.Plan) {
+	for _, in := range p.Inputs {
+		if len(in.Fields) < 2 || in.Column >= len(in.Fields) {
+			continue
+		}
+		line := fmt.Sprintf("%s: numbers from column %q", in.Name, in.Fields[in.Column].Name)
+		if len(in.Candidates) > 0 {
+			line += fmt.Sprintf(" (not from %s: name another with --column)", quoteList(in.Candidates))
+		}
+		fmt.Fprintln(env.stderr, line)
+	}
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
 }

@@ -170,7 +170,7 @@ func TestCheckEnrichEveryFormat(t *testing.T) {
 				{"Anna", "079 828 46 51", "anna@example.ch", in, "2", "+41798284651", ""},
 				{"Ben", "+33612345678", "ben@example.fr", in, "3", "+33612345678", ""},
 				{"Cleo", "+41 79 828 46 51", "cleo@example.ch", in, "4", "+41798284651", ""},
-				{"Dan", "not a phone", "dan@example.com", in, "5", "", "invalid"},
+				{"Dan", "not a phone", "dan@example.com", in, "5", "", "not a number"},
 				{"", "", "", in, "6", "", "blank"},
 				{"Eve", "+4915123456789", "", in, "7", "+4915123456789", ""},
 				{"Finn", "", "finn@example.com", in, "8", "", "empty"},

@@ -79,7 +79,7 @@ func TestCheckCommand(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	require.NotContains(t, stderr, emulator.DefaultAPIKey)
 	require.Contains(t, stderr, "rows in: 8; profiles out: 3")
-	require.Contains(t, stderr, "rejected: 4 (duplicate 2, invalid 2); blank: 1")
+	require.Contains(t, stderr, "rejected: 4 (duplicate 2, not a number 1, too short 1); blank: 1")
 
 	rows := readCSV(t, out)
 	var numbers []string
@@ -99,10 +99,10 @@ func TestCheckCommand(t *testing.T) {
 
 	rejects := readCSV(t, rej)
 	require.Equal(t, []map[string]string{
-		{"file": in, "row": "2", "value": "079 828 46 51", "reason": "duplicate of row 1"},
-		{"file": in, "row": "5", "value": "not a phone", "reason": "invalid"},
-		{"file": in, "row": "7", "value": "+33 6 12 34 56 78", "reason": "duplicate of row 3"},
-		{"file": in, "row": "8", "value": "+12", "reason": "invalid"},
+		{"file": in, "row": "2", "value": "079 828 46 51", "reason": "duplicate", "detail": "duplicate of row 1"},
+		{"file": in, "row": "5", "value": "not a phone", "reason": "not a number", "detail": "not a phone number"},
+		{"file": in, "row": "7", "value": "+33 6 12 34 56 78", "reason": "duplicate", "detail": "duplicate of row 3"},
+		{"file": in, "row": "8", "value": "+12", "reason": "too short", "detail": "too short for Switzerland (CH)"},
 	}, rejects)
 
 	// The same command again resumes from the journal: no new charge.

@@ -119,6 +119,19 @@ func readValues(in Input, src *Source, fn rowFunc) error {
 	if err != nil {
 		return err
 	}
+	if f == "txt" || f == "csv" {
+		br := bufio.NewReaderSize(in.R, 64<<10)
+		in.R = br
+		head, _ := br.Peek(8 << 10)
+		if err := checkText(in.Name, head); err != nil {
+			return err
+		}
+		if f == "txt" && in.Name == "-" && in.Format == "" {
+			if f, err = sniffStdin(head); err != nil {
+				return err
+			}
+		}
+	}
 	switch f {
 	case "csv":
 		return readCSV(in, src, fn)

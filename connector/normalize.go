@@ -14,6 +14,14 @@ import (
 // extension fits well within it).
 const MaxValueLen = 64
 
+// regionHints answer the region codes people write that ISO does not have.
+var regionHints = map[string]string{
+	"UK": "the United Kingdom is GB",
+	"EN": "England is part of GB",
+	"EL": "Greece is GR",
+	"SU": "the code is retired; give the country's own",
+}
+
 // Normalizer turns user-written phone numbers into E.164. Not safe for
 // concurrent use (it reuses a parse buffer).
 type Normalizer struct {
@@ -26,7 +34,10 @@ type Normalizer struct {
 func NewNormalizer(region string) (*Normalizer, error) {
 	region = strings.ToUpper(strings.TrimSpace(region))
 	if region != "" && !phonenumbers.GetSupportedRegions()[region] {
-		return nil, fmt.Errorf("connector: region %q is not a known ISO 3166-1 alpha-2 code", region)
+		if hint, ok := regionHints[region]; ok {
+			return nil, fmt.Errorf("connector: region %q is not an ISO 3166-1 alpha-2 code: %s", region, hint)
+		}
+		return nil, fmt.Errorf("connector: region %q is not a known ISO 3166-1 alpha-2 code (e.g. CH, DE, GB, US)", region)
 	}
 	return &Normalizer{region: region, fast: phone.NewCanonical()}, nil
 }

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"regexp"
@@ -206,8 +207,8 @@ func escapeValue(v string) string {
 // quoted field stays as it is. encoding/csv has no such option, and its
 // LazyQuotes would let an unclosed quote swallow rows.
 type excelText struct {
-	r        *bufio.Reader
-	comma    byte
+	r       *bufio.Reader
+	comma   byte
 	inQuote bool
 	atStart bool
 }
@@ -248,4 +249,47 @@ func (e *excelText) Read(p []byte) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// checkText refuses an input whose first bytes are not text: a NUL byte, or
+// more than a few bytes that are not UTF-8. Read as lines, such a file
+// would only give rejects full of binary.
+func checkText(name string, head []byte) error {
+	if i := bytes.IndexByte(head, 0); i >= 0 {
+		return fmt.Errorf("connector: %s: not a text file (a NUL byte at offset %d); give a .txt, .csv, .xlsx, .arrow or .parquet file, or --input-format", name, i)
+	}
+	bad := 0
+	for i := 0; i < len(head); {
+		r, size := utf8.DecodeRune(head[i:])
+		if r == utf8.RuneError && size == 1 && len(head)-i >= utf8.UTFMax {
+			bad++
+		}
+		i += size
+	}
+	if bad > 8 {
+		return fmt.Errorf("connector: %s: not a UTF-8 text file (%d bytes that are not UTF-8 in the first %d); save it as UTF-8, or give --input-format", name, bad, len(head))
+	}
+	return nil
+}
+
+// sniffStdin decides how to read stdin given without --column: as CSV when
+// its first line is a header naming a phone column, as one value a line
+// otherwise; a header that names none is refused, saying so.
+func sniffStdin(head []byte) (string, error) {
+	line := head
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		line = head[:i]
+	}
+	text := strings.TrimPrefix(strings.TrimSpace(string(line)), "\ufeff")
+	comma := sniffDelimiter(line, "-")
+	fields := strings.Split(text, string(comma))
+	if len(fields) < 2 || looksLikeNumber(text) {
+		return "txt", nil
+	}
+	for _, f := range fields {
+		if headerRank(strings.Trim(strings.TrimSpace(f), `"`)) > 0 {
+			return "csv", nil
+		}
+	}
+	return "", fmt.Errorf("connector: -: the first line of stdin looks like a CSV header (%s) but names no phone column; name it with --column", shorten(text, 80))
 }

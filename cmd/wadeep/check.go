@@ -72,6 +72,9 @@ func (f *checkFlags) plan(env *cliEnv, inputs []string) (*connector.Plan, error)
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
+	if _, err := connector.NewNormalizer(f.region); err != nil {
+		return nil, usageError{"--region: " + err.Error()}
+	}
 	ins, closeInputs, err := openInputs(env, inputs, f.column, f.format)
 	if err != nil {
 		return nil, err
@@ -91,6 +94,9 @@ func (f *checkFlags) setup(ctx context.Context, env *cliEnv, inputs []string) (c
 	plan, err := f.plan(env, inputs)
 	if err == nil {
 		printColumns(env, plan)
+		if plan.Rows == 0 {
+			fmt.Fprintf(env.stderr, "no rows in %s\n", strings.Join(inputs, ", "))
+		}
 	}
 	if err != nil || f.dryRun {
 		if err == nil {
@@ -121,6 +127,24 @@ func (f *checkFlags) openJournal(env *cliEnv, client *connector.Client, inputs [
 	return connector.OpenJournal(dir, plan, client)
 }
 
+// stopped says, for a run that ctx stopped, why in words a person reads:
+// interrupted, or --timeout ran out. It is nil for any other error.
+func (f *checkFlags) stopped(ctx context.Context, err error, dir string) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) && f.timeout > 0:
+		return fmt.Errorf("gave up after %s (--timeout); the journal in %s keeps what is done: rerun the same command to resume", f.timeout, dir)
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		return interrupted{fmt.Sprintf("interrupted; rerun the same command to resume (the journal in %s keeps what is done)", dir)}
+	}
+	return nil
+}
+
+// interrupted is a run stopped by Ctrl-C or SIGTERM: exit code 130.
+type interrupted struct{ msg string }
+
+func (e interrupted) Error() string { return e.msg }
+func (e interrupted) Is(target error) bool { return target == context.Canceled }
+
 // pollPolicy is the policy the flags ask for; the rest is the default.
 func (f *checkFlags) pollPolicy() connector.PollPolicy {
 	p := connector.PollPolicy{Floor: f.pollFloor, ExportMin: f.exportMin}
@@ -133,7 +157,7 @@ func (f *checkFlags) pollPolicy() connector.PollPolicy {
 func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "check", "[flags] INPUT...")
 	var f checkFlags
-	f.register(fs)
+	f.register(fs.FlagSet)
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -197,8 +221,8 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	prog.finish()
 	if err != nil {
 		out.abort()
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			return fmt.Errorf("%w; the journal in %s keeps what is done: rerun the same command to resume", err, dir)
+		if stopped := f.stopped(ctx, err, dir); stopped != nil {
+			return stopped
 		}
 		return fmt.Errorf("%w (journal: %s)", err, dir)
 	}
@@ -225,7 +249,7 @@ func printDryRun(env *cliEnv, p *connector.Plan) {
 	fmt.Fprintf(w, "dry run: nothing was called\n")
 	for _, c := range p.Chunks {
 		o := p.Origin[c.First]
-		fmt.Fprintf(w, "  chunk %d: %d numbers, from %s row %d, sha256 %s\n", c.Index+1, len(c.Numbers), o.File, o.Row, c.Hash[:12])
+		fmt.Fprintf(w, "  chunk %d: %s, from %s row %d, sha256 %s\n", c.Index+1, plural(len(c.Numbers), "number"), o.File, o.Row, c.Hash[:12])
 	}
 	fmt.Fprintf(w, "rows in: %d; distinct numbers to check: %d; %s\n", p.Rows, len(p.Numbers), rejectLine(p))
 	fmt.Fprintf(w, "least charged calls: %d (one creation and at least one status call per task)\n", 2*len(p.Chunks))
@@ -248,13 +272,13 @@ func printSummary(env *cliEnv, p *connector.Plan, s *connector.Summary, took tim
 	w := env.stderr
 	fmt.Fprintf(w, "rows in: %d; profiles out: %d (%d checked, %d failed upstream); %s\n",
 		p.Rows, s.Profiles, s.Profiles-s.Failed, s.Failed, rejectLine(p))
-	fmt.Fprintf(w, "tasks: %d (%d created now, %d from an earlier run); charged calls: %d (%d creations, %d status); downloads: %d; refused or failed calls (free): %d\n",
-		s.Tasks, s.Created, s.Resumed, s.Calls.Charged(), s.Calls.Creates, s.Calls.Statuses, s.Calls.Downloads, s.Calls.Errors)
+	fmt.Fprintf(w, "tasks: %d (%d created now, %d from an earlier run); charged calls: %d (%s, %d status); downloads: %d; refused or failed calls (free): %d\n",
+		s.Tasks, s.Created, s.Resumed, s.Calls.Charged(), plural(int(s.Calls.Creates), "creation"), s.Calls.Statuses, s.Calls.Downloads, s.Calls.Errors)
 	if s.Dropped > 0 {
-		fmt.Fprintf(w, "left out %d result rows for numbers that were not uploaded or came twice\n", s.Dropped)
+		fmt.Fprintf(w, "left out %s for numbers that were not uploaded or came twice\n", plural(int(s.Dropped), "result row"))
 	}
 	if s.FixedPolls > 0 {
-		fmt.Fprintf(w, "polling every 5 s would have made about %d status calls\n", s.FixedPolls)
+		fmt.Fprintf(w, "polling every 5 s would have made about %s\n", plural(int(s.FixedPolls), "status call"))
 	}
 	fmt.Fprintf(w, "took %s\n", took.Round(time.Millisecond))
 }
@@ -291,4 +315,12 @@ func quoteList(names []string) string {
 		q[i] = fmt.Sprintf("%q", n)
 	}
 	return strings.Join(q, ", ")
+}
+
+// plural is "1 number", "2 numbers".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -174,7 +174,7 @@ func TestCheckDryRunCallsNothing(t *testing.T) {
 	require.NoError(t, os.WriteFile(in, []byte("+41798284651\n+33612345678\n+4915123456789\n"), 0o600))
 	code, _, stderr := cli(t, "", "check", in, "--dry-run", "--chunk-size", "2", "--api-url", url)
 	require.Equal(t, 0, code, stderr)
-	require.Contains(t, stderr, "chunk 2: 1 numbers")
+	require.Contains(t, stderr, "chunk 2: 1 number,")
 	require.Contains(t, stderr, "least charged calls: 4")
 	require.Zero(t, sb.Stats().Charged)
 }

@@ -150,6 +150,10 @@ func openInputs(env *cliEnv, names []string, column, format string) (inputs []co
 				close()
 				return nil, nil, err
 			}
+			if st.IsDir() {
+				close()
+				return nil, nil, usagef("%s is a directory; give the input files in it", n)
+			}
 			in.R, in.RA, in.Size = f, f, st.Size()
 		}
 		inputs = append(inputs, in)

@@ -72,7 +72,8 @@ func convertFile(in, outPath string, env *cliEnv, opts ...arrowconv.Option) (int
 func cmdSubmit(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "submit", "[flags] INPUT...")
 	var f checkFlags
-	f.register(fs)
+	f.register(fs.FlagSet)
+	fs.hidden = map[string]bool{"out": true, "rejects": true, "poll-floor": true, "parallel": true, "enrich": true, "export-min": true, "pass-through": true}
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -108,9 +109,12 @@ func cmdSubmit(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	if err != nil {
+		if stopped := f.stopped(ctx, err, dir); stopped != nil {
+			return stopped
+		}
 		return fmt.Errorf("%w (journal: %s)", err, dir)
 	}
-	fmt.Fprintf(env.stderr, "%d tasks for %d numbers; journal: %s (charged calls: %d)\n", len(ids), len(plan.Numbers), dir, client.Calls().Snapshot().Charged())
+	fmt.Fprintf(env.stderr, "%s for %s; journal: %s (charged calls: %d)\n", plural(len(ids), "task"), plural(len(plan.Numbers), "number"), dir, client.Calls().Snapshot().Charged())
 	return nil
 }
 
@@ -118,7 +122,7 @@ func cmdSubmit(ctx context.Context, env *cliEnv, args []string) error {
 func cmdStatus(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "status", "[flags] TASK")
 	var api apiFlags
-	api.register(fs)
+	api.register(fs.FlagSet)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -152,7 +156,7 @@ func taskView(t *connector.Task) map[string]any {
 func cmdDownload(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "download", "[flags] TASK --out FILE")
 	var api apiFlags
-	api.register(fs)
+	api.register(fs.FlagSet)
 	outPath := fs.String("out", "", "output file, format by extension: .csv .jsonl .arrow .parquet .xlsx")
 	pos, err := parseFlags(fs, args)
 	if err != nil {

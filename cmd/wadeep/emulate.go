@@ -31,7 +31,7 @@ func cmdEmulate(ctx context.Context, env *cliEnv, args []string) error {
 	linkTTL := fs.Duration("link-ttl", 0, "result links expire this long after the status call that gave them (0: never)")
 	seed := fs.Uint64("seed", 0, "seed of task ids, link tokens and injected faults, for reproducible runs (default: random)")
 	var report reportInterval
-	fs.Var(&report, "report", "print the counters every N seconds (30, or a duration: 30s; default: only on SIGUSR1 and at the end)")
+	fs.Var(&report, "report", "print the counters every `N` seconds (30, or a duration: 30s; default: only at the end, on SIGUSR1 and at GET /_sandbox/stats)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -34,7 +34,9 @@ import (
 //
 // so that the percentage and the ETA stay longest; at last the line is cut.
 // finish prints the last line whole, with every field, broken between fields
-// into lines that fit.
+// into lines that fit. A terminal that reflows its rows when it narrows may
+// still show one cut copy of the line drawn before the resize: the printer
+// learns the new width only at its next redraw (at least once a second).
 //
 // Otherwise (a file, a pipe) it writes plain full lines, at most every 10 s
 // or when a task changes state, so that logs stay readable.

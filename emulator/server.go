@@ -22,6 +22,11 @@ import (
 // BasePath+"/tasks", status GET BasePath+"/tasks/{id}?user_id=ID".
 const BasePath = "/wa/api/deep"
 
+// StatsPath is the route of the sandbox's own counters: GET answers Stats as
+// JSON. It is outside BasePath, needs no key, and is neither charged nor
+// counted, nor hit by injected faults.
+const StatsPath = "/_sandbox/stats"
+
 // Server is the sandbox: an http.Handler that answers like the upstream API.
 // It is safe for concurrent use.
 //
@@ -95,6 +100,10 @@ func New(opts ...Option) *Server {
 
 // ServeHTTP answers the upstream's routes and the result downloads.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == StatsPath {
+		s.serveStats(w, r)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, BasePath+"/")
 	if !ok {
 		s.fail(w, http.StatusNotFound, "not found")
@@ -122,6 +131,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.fail(w, http.StatusNotFound, "not found")
 	}
+}
+
+// serveStats answers StatsPath without touching the counters, not even
+// those of errors.
+func (s *Server) serveStats(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method not allowed"})
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, s.Stats())
 }
 
 func allow(w http.ResponseWriter, r *http.Request, method string) bool {

@@ -311,7 +311,7 @@ func TestEmulateCommand(t *testing.T) {
 
 	cancel()
 	require.Equal(t, 0, <-done)
-	require.Contains(t, stderr.String(), "sandbox stopped: 1 tasks created")
+	require.Contains(t, stderr.String(), "sandbox stopped: tasks: 1; ")
 }
 
 // outputText is an output file's text, lower case: an XLSX file's cells

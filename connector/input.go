@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/wadeep/wadeep/internal/jsonl"
 )
 
 // Reason says why an input row produced no number to check.
@@ -81,10 +82,10 @@ func (in Input) format() (string, error) {
 	if in.Format != "" {
 		f := strings.ToLower(in.Format)
 		switch f {
-		case "txt", "csv", "xlsx", "arrow", "parquet":
+		case "txt", "csv", "jsonl", "xlsx", "arrow", "parquet":
 			return f, nil
 		}
-		return "", fmt.Errorf("connector: %s: unknown input format %q (want txt, csv, xlsx, arrow or parquet)", in.Name, in.Format)
+		return "", fmt.Errorf("connector: %s: unknown input format %q (want txt, csv, jsonl, xlsx, arrow or parquet)", in.Name, in.Format)
 	}
 	switch ext := strings.ToLower(filepath.Ext(in.Name)); ext {
 	case ".txt", ".text", ".lst", "":
@@ -94,6 +95,8 @@ func (in Input) format() (string, error) {
 		return "txt", nil
 	case ".csv", ".tsv":
 		return "csv", nil
+	case ".jsonl", ".ndjson":
+		return "jsonl", nil
 	case ".xlsx":
 		return "xlsx", nil
 	case ".arrow", ".ipc", ".feather":
@@ -101,7 +104,7 @@ func (in Input) format() (string, error) {
 	case ".parquet":
 		return "parquet", nil
 	default:
-		return "", fmt.Errorf("connector: %s: unsupported input extension %q (supported: .txt, .csv, .tsv, .xlsx, .arrow, .parquet, - for stdin)", in.Name, ext)
+		return "", fmt.Errorf("connector: %s: unsupported input extension %q (supported: .txt, .csv, .tsv, .jsonl, .xlsx, .arrow, .parquet, - for stdin)", in.Name, ext)
 	}
 }
 
@@ -119,7 +122,7 @@ func readValues(in Input, src *Source, fn rowFunc) error {
 	if err != nil {
 		return err
 	}
-	if f == "txt" || f == "csv" {
+	if f == "txt" || f == "csv" || f == "jsonl" {
 		br := bufio.NewReaderSize(in.R, 64<<10)
 		in.R = br
 		head, _ := br.Peek(8 << 10)
@@ -135,6 +138,8 @@ func readValues(in Input, src *Source, fn rowFunc) error {
 	switch f {
 	case "csv":
 		return readCSV(in, src, fn)
+	case "jsonl":
+		return readJSONL(in, src, fn)
 	case "xlsx":
 		return readXLSX(in, src, fn)
 	case "arrow":
@@ -310,4 +315,55 @@ func sniffDelimiter(head []byte, name string) rune {
 		}
 	}
 	return best
+}
+
+// readJSONL reads one JSON object a line (wadeep's .jsonl outputs among
+// them): the first object's keys are the header, the phone column is
+// picked from them, and a blank line is a blank row.
+func readJSONL(in Input, src *Source, fn rowFunc) error {
+	br := bufio.NewReaderSize(in.R, 64<<10)
+	var buf []byte
+	col := -1
+	var name string
+	for row := 1; ; row++ {
+		line, tooLong, err := readLine(br, &buf)
+		if err == io.EOF && line == nil {
+			return nil
+		}
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("connector: %s: line %d: %w", in.Name, row, err)
+		}
+		if tooLong {
+			return fmt.Errorf("connector: %s: line %d: longer than %d bytes", in.Name, row, maxLine)
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			fn(row, "", true)
+		} else {
+			keys, vals, jerr := jsonl.Object(line)
+			if jerr != nil {
+				return fmt.Errorf("connector: %s: line %d: %w", in.Name, row, jerr)
+			}
+			if col < 0 {
+				pick, perr := pickColumn(in, keys, nil)
+				if perr != nil {
+					return perr
+				}
+				col, name = pick.col, keys[pick.col]
+				src.pickCells(keys, col, true)
+				if src != nil {
+					src.Candidates = pick.others
+				}
+			}
+			value := ""
+			for i, k := range keys {
+				if k == name {
+					value = vals[i]
+				}
+			}
+			fn(row, value, false)
+		}
+		if err == io.EOF {
+			return nil
+		}
+	}
 }

@@ -165,6 +165,8 @@ func readRows(ctx context.Context, in Input, src *Source, mem memory.Allocator, 
 		return err
 	}
 	switch f {
+	case "jsonl":
+		return fmt.Errorf("connector: %s: the enriched view does not read JSON lines inputs; convert it to CSV or Parquet first", in.Name)
 	case "csv":
 		return readCSVRows(ctx, in, src, fn)
 	case "xlsx":

@@ -38,10 +38,10 @@ func TestRejectReasonsSayWhy(t *testing.T) {
 }
 
 func TestRejectValuesAreEscaped(t *testing.T) {
-	plan, err := NewPlan([]Input{{Name: "in.txt", R: strings.NewReader("+41\x00798\x01284651\nab\xffcd\n")}}, PlanOptions{})
+	plan, err := NewPlan([]Input{{Name: "in.txt", R: strings.NewReader("+41\x07798\x01284651\nab\xffcd\n")}}, PlanOptions{})
 	require.NoError(t, err)
 	require.Len(t, plan.Rejects, 2)
-	require.Equal(t, `+41\x00798\x01284651`, plan.Rejects[0].Value)
+	require.Equal(t, `+41\x07798\x01284651`, plan.Rejects[0].Value)
 	require.Equal(t, ReasonControl, plan.Rejects[0].Reason)
 	require.Equal(t, `ab\xffcd`, plan.Rejects[1].Value)
 }

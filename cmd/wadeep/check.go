@@ -142,7 +142,7 @@ func (f *checkFlags) stopped(ctx context.Context, err error, dir string) error {
 // interrupted is a run stopped by Ctrl-C or SIGTERM: exit code 130.
 type interrupted struct{ msg string }
 
-func (e interrupted) Error() string { return e.msg }
+func (e interrupted) Error() string        { return e.msg }
 func (e interrupted) Is(target error) bool { return target == context.Canceled }
 
 // pollPolicy is the policy the flags ask for; the rest is the default.

@@ -14,27 +14,48 @@ import (
 	"github.com/wadeep/wadeep/connector"
 )
 
-// cmdConvert converts a result file downloaded elsewhere.
+// cmdConvert converts a result file downloaded elsewhere, or reads back a
+// profile table wadeep wrote, in any of its output formats.
 func cmdConvert(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlags(env, "convert", "RESULTS.xlsx [--out FILE]")
+	fs := newFlags(env, "convert", "RESULTS.xlsx|PROFILES.{csv,jsonl,arrow,parquet,xlsx} [--out FILE]")
 	outPath := fs.String("out", "", "output file, format by extension: .csv .jsonl .arrow .parquet .xlsx (default: CSV on stdout)")
-	taskID := fs.String("task", "", "task id to stamp into task_id (optional)")
-	lenient := fs.Bool("allow-missing-columns", false, "let documented result columns be absent (they come out null)")
+	taskID := fs.String("task", "", "task id to stamp into task_id (optional; result workbooks only)")
+	lenient := fs.Bool("allow-missing-columns", false, "let documented result columns be absent (they come out null; result workbooks only)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("want exactly one RESULTS.xlsx, got %d arguments", len(pos))
+		return usagef("want exactly one input file, got %d arguments", len(pos))
 	}
 	if err := checkOutput("--out", *outPath, true); err != nil {
 		return err
+	}
+	out, err := newProfileOut(*outPath, env.stdout, env.stderr)
+	if err != nil {
+		return err
+	}
+	ok, n, err := readProfileTable(pos[0], out.write)
+	switch {
+	case err != nil:
+		out.abort()
+		return err
+	case ok:
+		if *taskID != "" || *lenient {
+			out.abort()
+			return usagef("%s is a profile table wadeep wrote: --task and --allow-missing-columns apply to result workbooks only", pos[0])
+		}
+		if err := out.close(); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stderr, "read back %s from %s\n", plural(int(n), "profile row"), pos[0])
+		return nil
 	}
 	opts := []arrowconv.Option{arrowconv.WithTask(*taskID, time.Time{})}
 	if *lenient {
 		opts = append(opts, arrowconv.WithMissingColumns())
 	}
-	n, err := convertFile(pos[0], *outPath, env, opts...)
+	n, err = convertFile(pos[0], *outPath, env, opts...)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,9 @@ type chunkResult struct {
 	updatedAt  time.Time
 	resumed    bool
 	fixedPolls int64
+	createdAt  time.Time
+	created    bool  // this run created the task
+	statuses   int64 // status calls this run made while watching it
 	err        error
 }
 

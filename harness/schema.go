@@ -1,5 +1,7 @@
 package harness
 
+import "time"
+
 // SchemaVersion is the version of the tables this package makes. A database
 // records its version in wadeep_meta; Open migrates an older one and
 // refuses a newer one.
@@ -73,4 +75,23 @@ UNION ALL
 SELECT 'rejected', value, reason, file, "row", NULL, NULL
 FROM rejects
 ORDER BY kind, file, "row", value`},
+}
+
+// ColSource is the column a job with a cache adds to its batches (see
+// connector.Job.Cache); the profiles table does not keep it.
+const ColSource = "source"
+
+// Task is one chunk's row in the tasks table.
+type Task struct {
+	ID          string
+	Chunk       int // 1-based
+	Status      string
+	Numbers     int
+	Profiles    int
+	Failed      int
+	CreatedAt   time.Time
+	ExportedAt  time.Time
+	Resumed     bool  // created by an earlier run
+	Creates     int64 // charged creations this run made for it
+	StatusCalls int64 // charged status calls this run made for it
 }

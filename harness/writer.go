@@ -17,25 +17,6 @@ import (
 	"github.com/wadeep/wadeep/arrowconv"
 )
 
-// ColSource is the column a job with a cache adds to its batches (see
-// connector.Job.Cache); the profiles table does not keep it.
-const ColSource = "source"
-
-// Task is one chunk's row in the tasks table.
-type Task struct {
-	ID           string
-	Chunk        int // 1-based
-	Status       string
-	Numbers      int
-	Profiles     int
-	Failed       int
-	CreatedAt    time.Time
-	ExportedAt   time.Time
-	Resumed      bool  // created by an earlier run
-	Creates      int64 // charged creations this run made for it
-	StatusCalls  int64 // charged status calls this run made for it
-}
-
 // ProfileWriter merges profile batches into the profiles table: rows are
 // staged until EndChunk (or Close), which merges them by number in one
 // transaction with the chunk's tasks row. A profile replaces the one held

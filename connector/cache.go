@@ -156,3 +156,12 @@ func (j *Job) serveCached(ctx context.Context, schema *arrow.Schema) (rows int64
 	}
 	return rows, nil
 }
+
+// conform fits a result batch to the job's schema: with a Cache, its
+// source is upstream.
+func (j *Job) conform(rec arrow.RecordBatch, schema *arrow.Schema) (arrow.RecordBatch, []string, error) {
+	if j.Cache != nil {
+		return withSource(j.mem(), rec, schema, SourceUpstream)
+	}
+	return arrowconv.Conform(j.mem(), rec, schema)
+}

@@ -47,7 +47,7 @@ func (j *Job) convert(c Chunk, res chunkResult, schema *arrow.Schema, leftOut ma
 		}
 		rows += rec.NumRows()
 		failed += countFailed(rec)
-		out, dropped, err := arrowconv.Conform(j.mem(), rec, schema)
+		out, dropped, err := j.conform(rec, schema)
 		if err != nil {
 			return rows, failed, fmt.Errorf("connector: chunk %d (task %s): kept profiles %s: %w", c.Index+1, res.taskID, res.path, err)
 		}

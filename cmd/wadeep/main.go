@@ -23,9 +23,10 @@ Usage:
   wadeep status [flags] TASK             print a task's state (a charged call)
   wadeep download [flags] TASK --out F   download a task's result as the profile table
   wadeep emulate [--addr 127.0.0.1:8080] serve the offline sandbox of the upstream API
+  wadeep sql [--db F] [--from F...] "Q"  SQL over a .duckdb output or over output files (DuckDB)
   wadeep demo                            the whole job on the built-in sandbox
 
-Outputs are chosen by extension: .csv .jsonl .arrow .parquet .xlsx.
+Outputs are chosen by extension: .csv .jsonl .arrow .parquet .xlsx .duckdb.
 Run "wadeep COMMAND -h" for a command's flags.
 `
 
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdEmulate(ctx, env, args[1:])
 	case "demo":
 		err = cmdDemo(ctx, env, args[1:])
+	case "sql":
+		err = cmdSQL(ctx, env, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -117,7 +117,9 @@ func (d *DB) migrate(ctx context.Context) error {
 	}
 	switch {
 	case version == SchemaVersion:
-		return nil
+		// The views are recreated at every open, so that a fixed view
+		// reaches files written before.
+		return d.createViews(ctx)
 	case version > SchemaVersion:
 		return fmt.Errorf("harness: %s: schema version %d was written by a newer wadeep (this one knows up to %d): upgrade wadeep, or use another file", d.path, version, SchemaVersion)
 	case version == 0:

@@ -68,7 +68,7 @@ WHERE whatsapp
 GROUP BY ALL
 ORDER BY profiles DESC, category`},
 	{"failures", `
-SELECT 'failed upstream' AS kind, number AS value, NULL::VARCHAR AS reason,
+SELECT 'failed upstream' AS kind, number AS value, 'the upstream could not check it' AS reason,
        NULL::VARCHAR AS file, NULL::BIGINT AS "row", task_id, checked_at
 FROM profiles WHERE status = 'failed'
 UNION ALL

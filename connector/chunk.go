@@ -21,7 +21,7 @@ func (j *Job) advance(ctx context.Context, c Chunk, st *runState) (chunkResult, 
 			st.set(c.Index, func(p *ChunkProgress) {
 				p.TaskID, p.State, p.Done, p.Resumed = rec.TaskID, "downloaded", len(c.Numbers), true
 			})
-			res.path, res.taskID, res.updatedAt, res.dropped = j.Journal.resultPath(c.Hash), rec.TaskID, rec.UpdatedAt, rec.Dropped
+			res.path, res.taskID, res.updatedAt, res.dropped, res.createdAt = j.Journal.resultPath(c.Hash), rec.TaskID, rec.UpdatedAt, rec.Dropped, rec.CreatedAt
 			return res, nil
 		}
 		rec.State = StateExported // the kept file is gone or damaged: fetch it again
@@ -30,10 +30,10 @@ func (j *Job) advance(ctx context.Context, c Chunk, st *runState) (chunkResult, 
 	if err != nil {
 		return res, err
 	}
-	res.taskID = rec.TaskID
+	res.taskID, res.createdAt, res.created = rec.TaskID, rec.CreatedAt, created != nil
 	where = fmt.Sprintf("%s, task %s", where, rec.TaskID)
 
-	task, err := j.watch(ctx, c, rec, created, st)
+	task, err := j.watch(ctx, c, rec, created, st, &res.statuses)
 	if errors.Is(err, ErrNotFound) {
 		return res, fmt.Errorf("%s: %w; the upstream no longer knows this task (expired, or another user id?): "+
 			"check --user-id, or start afresh with another --state directory (the chunk is then created and charged again)", where, err)
@@ -146,7 +146,8 @@ func (j *Job) describe(c Chunk) string {
 
 // watch polls the task until it is exported and returns its last state.
 // created is the creation answer, when this run created the task.
-func (j *Job) watch(ctx context.Context, c Chunk, rec ChunkRecord, created *Task, st *runState) (*Task, error) {
+// statuses counts the status calls answered.
+func (j *Job) watch(ctx context.Context, c Chunk, rec ChunkRecord, created *Task, st *runState, statuses *int64) (*Task, error) {
 	tr := newPollTracker(j.Poll, len(c.Numbers), rec.CreatedAt, uint64(c.Index)+1)
 	st.track(c.Index, tr)
 	st.set(c.Index, func(p *ChunkProgress) { p.TaskID, p.Resumed = rec.TaskID, created == nil })
@@ -161,6 +162,7 @@ func (j *Job) watch(ctx context.Context, c Chunk, rec ChunkRecord, created *Task
 		if err != nil {
 			return nil, err
 		}
+		*statuses++
 		now := j.Clock.Now()
 		st.observe(c.Index, tr, t, now)
 		if t.Status == StatusExported {

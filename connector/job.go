@@ -43,6 +43,32 @@ type Job struct {
 	PassThrough   []string
 	ReaderOptions []arrowconv.Option
 	Mem           memory.Allocator // nil means memory.DefaultAllocator
+
+	// Cache, if set, serves the profiles of the plan's Cached numbers (see
+	// Plan.UseCache): Run writes them to Out first, and every batch has a
+	// last column source, "cache" or "upstream". Without a Cache the
+	// schema has no source column.
+	Cache Cache
+	// ChunkDone, if set, is called after the last batch of each chunk went
+	// to Out, from the goroutine that calls Out: a sink that commits per
+	// chunk commits there.
+	ChunkDone func(ChunkDone) error
+}
+
+// ChunkDone is one chunk's account, as Job.ChunkDone receives it.
+type ChunkDone struct {
+	Index      int // 0-based
+	TaskID     string
+	Numbers    int
+	Profiles   int64
+	Failed     int64
+	Resumed    bool      // created by an earlier run
+	CreatedAt  time.Time // the upstream's created_at, when known
+	ExportedAt time.Time // the upstream's updated_at when it was exported
+	// Calls are the charged calls this run made for the chunk: its creation
+	// and the status calls while watching it (a status call to renew an
+	// expired download link is in the run's total only).
+	Creates, Statuses int64
 }
 
 // Schema is the schema of every batch Out receives: the profile schema
@@ -63,6 +89,9 @@ func (j *Job) Schema() (*arrow.Schema, error) {
 			return nil, fmt.Errorf("connector: pass-through column %q: named twice, or a profile column", name)
 		}
 		seen[name] = true
+	}
+	if j.Cache != nil {
+		return sourceSchema(arrowconv.Schema(j.PassThrough...)), nil
 	}
 	return arrowconv.Schema(j.PassThrough...), nil
 }
@@ -109,8 +138,9 @@ type ChunkProgress struct {
 
 // Summary is what a finished Job did.
 type Summary struct {
-	Profiles   int64 // profile rows written
+	Profiles   int64 // profile rows written, Cached included
 	Failed     int64 // of which status = failed
+	Cached     int64 // of which served from the Cache
 	Tasks      int   // chunks, one task each
 	Created    int   // tasks this run created
 	Resumed    int   // tasks created by an earlier run
@@ -139,6 +169,9 @@ func (j *Job) Run(ctx context.Context) (*Summary, error) {
 	parallel := j.Parallel
 	if parallel <= 0 {
 		parallel = 2
+	}
+	if len(j.Plan.Cached) > 0 && j.Cache == nil {
+		return nil, errors.New("connector: the plan has numbers served from a cache (Plan.UseCache) but the Job no Cache")
 	}
 	if err := j.checkLost(); err != nil {
 		return nil, err
@@ -189,6 +222,10 @@ func (j *Job) Run(ctx context.Context) (*Summary, error) {
 	}()
 
 	sum := &Summary{Tasks: len(j.Plan.Chunks)}
+	if sum.Cached, err = j.serveCached(ctx, schema); err != nil {
+		return nil, err
+	}
+	sum.Profiles = sum.Cached
 	leftOut := map[string]bool{}
 	for i, c := range j.Plan.Chunks {
 		var res chunkResult
@@ -215,6 +252,16 @@ func (j *Job) Run(ctx context.Context) (*Summary, error) {
 			sum.Created++
 		}
 		sum.FixedPolls += res.fixedPolls
+		if j.ChunkDone != nil {
+			done := ChunkDone{Index: c.Index, TaskID: res.taskID, Numbers: len(c.Numbers), Profiles: rows, Failed: failed,
+				Resumed: res.resumed, CreatedAt: res.createdAt, ExportedAt: res.updatedAt, Statuses: res.statuses}
+			if res.created {
+				done.Creates = 1
+			}
+			if err := j.ChunkDone(done); err != nil {
+				return nil, err
+			}
+		}
 		st.set(c.Index, func(p *ChunkProgress) { p.State = "converted" })
 	}
 	sum.Calls = j.Client.Calls().Snapshot().Sub(st.startCalls)

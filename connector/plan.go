@@ -31,12 +31,16 @@ type Plan struct {
 	// against them.
 	Options PlanOptions
 	Inputs  []Source
+
+	// Cached lists the numbers UseCache found fresh in a cache, in input
+	// order: they are in Numbers but in no chunk. Nil without a cache.
+	Cached []string
 }
 
 // Chunk is one upload file's worth of numbers.
 type Chunk struct {
 	Index   int      // 0-based position in the plan
-	Numbers []string // a window of Plan.Numbers
+	Numbers []string // a window of Plan.Numbers (of those not Cached, after UseCache)
 	First   int      // index in Plan.Numbers of Numbers[0]
 	Hash    string   // sha256 of the upload file's bytes, hex
 }

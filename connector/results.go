@@ -21,6 +21,9 @@ type chunkResult struct {
 	updatedAt  time.Time
 	resumed    bool
 	fixedPolls int64
+	createdAt  time.Time
+	created    bool  // this run created the task
+	statuses   int64 // status calls this run made while watching it
 	err        error
 }
 
@@ -44,7 +47,7 @@ func (j *Job) convert(c Chunk, res chunkResult, schema *arrow.Schema, leftOut ma
 		}
 		rows += rec.NumRows()
 		failed += countFailed(rec)
-		out, dropped, err := arrowconv.Conform(j.mem(), rec, schema)
+		out, dropped, err := j.conform(rec, schema)
 		if err != nil {
 			return rows, failed, fmt.Errorf("connector: chunk %d (task %s): kept profiles %s: %w", c.Index+1, res.taskID, res.path, err)
 		}

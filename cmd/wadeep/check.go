@@ -5,11 +5,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
+	"os"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/wadeep/wadeep/connector"
+	"github.com/wadeep/wadeep/harness"
 )
 
 // checkFlags are the flags of check and submit.
@@ -30,11 +35,19 @@ type checkFlags struct {
 	passThrough  string
 	shard        string
 	enrich       bool
+	cache        string
+	maxAge       string
+
+	dbs      dbSet
+	cacheDB  *harness.DB
+	cacheUse connector.CacheUse
 }
 
 func (f *checkFlags) register(fs *flag.FlagSet) {
 	f.api.register(fs)
-	fs.StringVar(&f.out, "out", "", "output file, format by extension: .csv .jsonl .arrow .parquet .xlsx (default: CSV on stdout)")
+	fs.StringVar(&f.out, "out", "", "output file, format by extension: .csv .jsonl .arrow .parquet .xlsx .duckdb (default: CSV on stdout)")
+	fs.StringVar(&f.cache, "cache", "", "a DuckDB file of profiles (e.g. an earlier --out FILE.duckdb): fresh numbers are served from it, only the rest uploaded, and new results merged back")
+	fs.StringVar(&f.maxAge, "max-age", "30d", "with --cache: how old a profile may be and still be served (e.g. 30d, 12h, 1d12h)")
 	fs.StringVar(&f.rejects, "rejects", "", "file for the rows not checked (file, row, value, reason), format by extension")
 	fs.StringVar(&f.passThrough, "pass-through", "", "upstream result columns beyond the profile schema to keep, comma-separated, in lower snake case (others are left out and named)")
 	fs.StringVar(&f.column, "column", "", "the column holding the numbers (default: detected by header, or the only column)")
@@ -75,12 +88,44 @@ func (f *checkFlags) plan(env *cliEnv, inputs []string) (*connector.Plan, error)
 	if _, err := connector.NewNormalizer(f.region); err != nil {
 		return nil, usageError{"--region: " + err.Error()}
 	}
+	var maxAge time.Duration
+	if f.cache != "" {
+		if !isDuckDB(f.cache) {
+			return nil, usagef("--cache %s: want a .duckdb file", f.cache)
+		}
+		if maxAge, err = parseMaxAge(f.maxAge); err != nil {
+			return nil, usageError{err.Error()}
+		}
+		if err := f.openCache(); err != nil {
+			return nil, err
+		}
+	}
 	ins, closeInputs, err := openInputs(env, inputs, f.column, f.format)
 	if err != nil {
 		return nil, err
 	}
 	defer closeInputs()
-	return connector.NewPlan(ins, connector.PlanOptions{Region: f.region, ChunkSize: f.chunkSize, Shard: shard})
+	plan, err := connector.NewPlan(ins, connector.PlanOptions{Region: f.region, ChunkSize: f.chunkSize, Shard: shard})
+	if err != nil || f.cacheDB == nil {
+		return plan, err
+	}
+	if f.cacheUse, err = plan.UseCache(context.Background(), f.cacheDB, maxAge, time.Now()); err != nil {
+		return nil, fmt.Errorf("--cache %s: %w", f.cache, err)
+	}
+	return plan, nil
+}
+
+// openCache opens --cache before anything is charged: a locked or damaged
+// file stops the run here. A dry run does not create a missing cache.
+func (f *checkFlags) openCache() error {
+	if f.dryRun {
+		if _, err := os.Stat(f.cache); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+	}
+	d, err := f.dbs.get("--cache", f.cache)
+	f.cacheDB = d
+	return err
 }
 
 // setup is what check and submit do first: apply --timeout, read the
@@ -101,6 +146,7 @@ func (f *checkFlags) setup(ctx context.Context, env *cliEnv, inputs []string) (c
 	if err != nil || f.dryRun {
 		if err == nil {
 			printDryRun(env, plan)
+			f.printCache(env)
 		}
 		cancel()
 		return ctx, nil, nil, nil, err
@@ -162,6 +208,7 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer f.dbs.close()
 	out, err := newProfileOut(f.out, env.stdout, env.stderr)
 	if err != nil {
 		return err
@@ -171,7 +218,16 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	if !f.dryRun { // a dry run writes nothing
-		if err := checkOutput("--out", f.out, true); err != nil {
+		if isDuckDB(f.out) {
+			// Opened now, so that a locked or damaged file stops the run
+			// before anything is charged.
+			if out.db, err = f.dbs.get("--out", f.out); err != nil {
+				return err
+			}
+			if enr != nil {
+				enr.db = out.db
+			}
+		} else if err := checkOutput("--out", f.out, true); err != nil {
 			return err
 		}
 		if err := checkOutput("--rejects", f.rejects, false); err != nil {
@@ -186,6 +242,11 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	if f.rejects != "" {
 		if err := writeRejects(f.rejects, plan); err != nil {
 			return fmt.Errorf("writing rejects: %w", err)
+		}
+	}
+	if out.db != nil {
+		if err := writeDBRejects(ctx, out.db, plan); err != nil {
+			return fmt.Errorf("writing rejects to %s: %w", f.out, err)
 		}
 	}
 	journal, err := f.openJournal(env, client, inputs, plan)
@@ -203,6 +264,9 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 		Parallel: f.parallel, Poll: poll, ResubmitLost: f.resubmitLost,
 		PassThrough: splitList(f.passThrough),
 	}
+	if f.cacheDB != nil {
+		run.Cache = f.cacheDB
+	}
 	schema, err := run.Schema()
 	if err != nil {
 		return usageError{err.Error()}
@@ -213,8 +277,54 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 		run.Out = enr.add
+		if out.db != nil { // the profiles table as well as the enriched one
+			if err := out.open(schema); err != nil {
+				return err
+			}
+			run.Out = func(rec arrow.RecordBatch) error {
+				if err := enr.add(rec); err != nil {
+					return err
+				}
+				return out.write(rec)
+			}
+		}
 	} else if err := out.open(schema); err != nil {
 		return err
+	}
+	var back *writeBack
+	if f.cacheDB != nil && f.cacheDB != out.db {
+		pw, err := f.cacheDB.NewProfileWriter(ctx, schema)
+		if err != nil {
+			return fmt.Errorf("--cache %s: %w", f.cache, err)
+		}
+		back = &writeBack{pw}
+		defer back.w.Abort() // after Close, a no-op
+		toOut := run.Out
+		run.Out = func(rec arrow.RecordBatch) error {
+			if err := back.write(rec); err != nil {
+				return fmt.Errorf("--cache %s: %w", f.cache, err)
+			}
+			return toOut(rec)
+		}
+	} else if f.cacheDB != nil { // --out is the cache: its own rows are there
+		toOut := run.Out
+		run.Out = func(rec arrow.RecordBatch) error {
+			if fromCache(rec) && enr == nil {
+				return nil
+			}
+			if fromCache(rec) {
+				return enr.add(rec)
+			}
+			return toOut(rec)
+		}
+	}
+	run.ChunkDone = func(c connector.ChunkDone) error {
+		if back != nil {
+			if err := back.w.EndChunk(taskRow(c)); err != nil {
+				return fmt.Errorf("--cache %s: %w", f.cache, err)
+			}
+		}
+		return out.chunkDone(c)
 	}
 	start := time.Now()
 	sum, err := run.Run(ctx)
@@ -226,8 +336,18 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		return fmt.Errorf("%w (journal: %s)", err, dir)
 	}
+	if back != nil {
+		if err := back.w.Close(); err != nil {
+			return fmt.Errorf("--cache %s: %w", f.cache, err)
+		}
+	}
 	if enr != nil {
-		err = enr.write(ctx, env, plan)
+		if out.db != nil {
+			err = out.close()
+		}
+		if err == nil {
+			err = enr.write(ctx, env, plan)
+		}
 	} else {
 		err = out.close()
 	}
@@ -235,6 +355,7 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 		return fmt.Errorf("writing %s: %w", f.out, err)
 	}
 	printSummary(env, plan, sum, time.Since(start))
+	f.printCache(env)
 	if len(sum.LeftOut) > 0 {
 		fmt.Fprintf(env.stderr, "result columns left out: %s (keep them with --pass-through %s)\n", strings.Join(sum.LeftOut, ", "), strings.Join(sum.LeftOut, ","))
 	}
@@ -242,6 +363,16 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 		return fmt.Errorf("%d distinct numbers were uploaded but %d profile rows came back: the counts do not reconcile", got, sum.Profiles)
 	}
 	return nil
+}
+
+// printCache says what --cache spared.
+func (f *checkFlags) printCache(env *cliEnv) {
+	if f.cache == "" {
+		return
+	}
+	u := f.cacheUse
+	fmt.Fprintf(env.stderr, "cache %s: %d numbers served (checked within %s, not failed), not uploaded; saves %d tasks, at least %d charged calls\n",
+		f.cache, u.Numbers, f.maxAge, u.Tasks, u.Calls)
 }
 
 func printDryRun(env *cliEnv, p *connector.Plan) {

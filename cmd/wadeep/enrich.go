@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/wadeep/wadeep/connector"
+	"github.com/wadeep/wadeep/harness"
 	"github.com/wadeep/wadeep/sink"
 )
 
@@ -20,6 +21,7 @@ type enrichOut struct {
 	inputs         []string
 	column, format string
 	idx            *connector.ProfileIndex
+	db             *harness.DB // a .duckdb --out: the view goes to its enriched table
 }
 
 // enrichOut returns nil without --enrich. stdin cannot be read twice, so it
@@ -62,9 +64,12 @@ func (e *enrichOut) write(ctx context.Context, env *cliEnv, plan *connector.Plan
 		sink.Writer
 		Abort() error
 	}
-	if e.path == "" || e.path == "-" {
+	switch {
+	case e.db != nil:
+		w, err = e.db.NewTableWriter(ctx, harness.TableEnriched, schema)
+	case e.path == "" || e.path == "-":
 		w, err = sink.New(e.stdout, sink.CSV, schema)
-	} else {
+	default:
 		w, err = sink.Create(e.path, schema)
 	}
 	if err != nil {

@@ -27,12 +27,13 @@ Usage:
   wadeep status [flags] TASK             print a task's state (a charged call)
   wadeep download [flags] TASK --out F   download a task's result as the profile table
   wadeep emulate [--addr 127.0.0.1:8080] serve the offline sandbox of the upstream API
+  wadeep sql [--db F] [--from F...] "Q"  SQL over a .duckdb output or over output files (DuckDB)
   wadeep demo                            the whole job on the built-in sandbox
 
   wadeep version                         print the version and commit
   wadeep completion bash|zsh|fish        print a shell completion script
 
-Outputs are chosen by extension: .csv .jsonl .arrow .parquet .xlsx.
+Outputs are chosen by extension: .csv .jsonl .arrow .parquet .xlsx .duckdb.
 Run "wadeep COMMAND -h" or "wadeep help COMMAND" for a command's flags.
 Exit codes: 0 every input row accounted for, 1 a failed run, 2 a command
 line that cannot run, 130 interrupted.
@@ -48,7 +49,7 @@ func main() {
 // commands maps each command to its run function.
 var commands = map[string]func(context.Context, *cliEnv, []string) error{
 	"check": cmdCheck, "convert": cmdConvert, "submit": cmdSubmit, "status": cmdStatus,
-	"download": cmdDownload, "emulate": cmdEmulate, "demo": cmdDemo,
+	"download": cmdDownload, "emulate": cmdEmulate, "demo": cmdDemo, "sql": cmdSQL,
 }
 
 // run is main without the process: it returns the exit code.

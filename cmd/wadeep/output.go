@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/wadeep/wadeep/arrowconv"
 	"github.com/wadeep/wadeep/connector"
+	"github.com/wadeep/wadeep/harness"
 	"github.com/wadeep/wadeep/sink"
 )
 
@@ -23,10 +25,15 @@ type profileOut struct {
 	w      sink.Writer
 	schema *arrow.Schema
 	warned map[string]bool
+
+	// db is set for a .duckdb --out: batches are merged into its profiles
+	// table, one transaction per chunk (chunkDone).
+	db *harness.DB
+	pw *harness.ProfileWriter
 }
 
 func newProfileOut(path string, stdout, stderr io.Writer) (*profileOut, error) {
-	if path != "" && path != "-" {
+	if path != "" && path != "-" && !isDuckDB(path) {
 		if _, err := sink.FormatFromPath(path); err != nil {
 			return nil, usageError{"--out: " + err.Error()}
 		}
@@ -41,6 +48,9 @@ func checkOutput(flag, path string, stdoutOK bool) error {
 	if path == "" || (path == "-" && stdoutOK) {
 		return nil
 	}
+	if isDuckDB(path) {
+		return usagef("%s %s: a DuckDB database is written by --out only", flag, path)
+	}
 	if err := sink.CheckPath(path); err != nil {
 		return usageError{fmt.Sprintf("%s: %v", flag, err)}
 	}
@@ -52,9 +62,15 @@ func (o *profileOut) open(schema *arrow.Schema) error {
 		w   sink.Writer
 		err error
 	)
-	if o.path == "" || o.path == "-" {
+	switch {
+	case o.db != nil:
+		o.pw, err = o.db.NewProfileWriter(context.Background(), schema)
+		w = o.pw
+	case isDuckDB(o.path):
+		return fmt.Errorf("%s: the database is not open", o.path)
+	case o.path == "" || o.path == "-":
 		w, err = sink.New(o.stdout, sink.CSV, schema)
-	} else {
+	default:
 		w, err = sink.Create(o.path, schema)
 	}
 	if err != nil {
@@ -82,6 +98,14 @@ func (o *profileOut) write(rec arrow.RecordBatch) error {
 		}
 	}
 	return o.w.Write(out)
+}
+
+// chunkDone commits a chunk to a .duckdb output; other outputs need not.
+func (o *profileOut) chunkDone(c connector.ChunkDone) error {
+	if o.pw == nil {
+		return nil
+	}
+	return o.pw.EndChunk(taskRow(c))
 }
 
 // close finishes the output; with no batch at all it still writes an empty

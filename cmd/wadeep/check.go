@@ -371,8 +371,8 @@ func (f *checkFlags) printCache(env *cliEnv) {
 		return
 	}
 	u := f.cacheUse
-	fmt.Fprintf(env.stderr, "cache %s: %d numbers served (checked within %s, not failed), not uploaded; saves %d tasks, at least %d charged calls\n",
-		f.cache, u.Numbers, f.maxAge, u.Tasks, u.Calls)
+	fmt.Fprintf(env.stderr, "cache %s: %s served (checked within %s, not failed), not uploaded; saves %s, at least %s\n",
+		f.cache, plural(u.Numbers, "number"), f.maxAge, plural(u.Tasks, "task"), plural(int(u.Calls), "charged call"))
 }
 
 func printDryRun(env *cliEnv, p *connector.Plan) {

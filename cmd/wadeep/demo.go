@@ -70,7 +70,7 @@ func cmdDemo(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	st := sandbox.Stats()
-	fmt.Fprintf(env.stdout, "\nthe sandbox counted %d tasks created and %d status calls: %d charged calls\n", st.Creates, st.StatusCalls, st.Charged)
+	fmt.Fprintf(env.stdout, "\nthe sandbox counted %s created and %s: %s\n", plural(st.Creates, "task"), plural(st.StatusCalls, "status call"), plural(st.Charged, "charged call"))
 	if *keep != "" {
 		fmt.Fprintf(env.stdout, "files kept in %s\n", dir)
 	}

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/wadeep/wadeep/plugin"
 )
 
 const usage = `wadeep: run phone numbers through the WhatsApp Bulk Number Checker Deep API
@@ -30,6 +32,9 @@ Run "wadeep COMMAND -h" for a command's flags.
 `
 
 func main() {
+	if code, ok := plugin.ServeIfPlugin(); ok { // started by a go-plugin host (docs/plugin.md)
+		os.Exit(code)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

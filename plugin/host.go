@@ -49,6 +49,7 @@ type openOptions struct {
 	timeout time.Duration
 	mem     memory.Allocator
 	env     []string
+	dial    []grpc.DialOption // tests: a tap on the wire
 }
 
 // WithLogger receives the plugin's log lines (hclog JSON on its stderr,
@@ -109,8 +110,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Plugin, error) {
 		AutoMTLS:         true,
 		Logger:           o.logger,
 		StartTimeout:     o.timeout,
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(limit), grpc.MaxCallSendMsgSize(limit))},
+		GRPCDialOptions: append([]grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(limit), grpc.MaxCallSendMsgSize(limit))}, o.dial...),
 	})
 	p := &Plugin{client: client, sockDir: sockDir, mem: o.mem, max: o.max}
 	started := make(chan struct{})

@@ -29,7 +29,9 @@ const parentPoll = 200 * time.Millisecond
 func watchParent(log hclog.Logger) (stop func()) {
 	ppid := os.Getppid()
 	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM)
+	// SIGPIPE too: a write to the dead host's stderr pipe would otherwise
+	// end the process before it could remove its socket.
+	signal.Notify(term, syscall.SIGTERM, syscall.SIGPIPE)
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(parentPoll)
@@ -38,15 +40,16 @@ func watchParent(log hclog.Logger) (stop func()) {
 			select {
 			case <-done:
 				return
-			case <-term:
-				log.Warn("terminated; exiting")
+			case sig := <-term:
+				removeSocketDir() // first: the log line may fail
+				log.Warn("exiting on a signal", "signal", sig.String())
 			case <-t.C:
 				if os.Getppid() == ppid {
 					continue
 				}
+				removeSocketDir()
 				log.Warn("the host process died; exiting", "host_pid", ppid)
 			}
-			removeSocketDir()
 			os.Exit(3)
 		}
 	}()

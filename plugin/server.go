@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -108,6 +110,48 @@ type grpcServer struct {
 	impl *InProcess
 	max  int
 	log  hclog.Logger
+
+	mu   sync.Mutex
+	busy map[string]chan struct{} // state dir → closed when its call ends
+}
+
+// handoverWait bounds how long a call waits for the previous call on its
+// state directory to end.
+const handoverWait = 5 * time.Second
+
+// enter waits until no earlier call on dir is running (a host that
+// released a Reader has cancelled its stream, but the plugin's handler may
+// still be closing the journal), then marks dir busy until leave is called.
+// After handoverWait it goes ahead and the journal's lock decides.
+func (s *grpcServer) enter(ctx context.Context, dir string) (leave func()) {
+	timer := time.NewTimer(handoverWait)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		prev, ok := s.busy[dir]
+		if !ok {
+			if s.busy == nil {
+				s.busy = map[string]chan struct{}{}
+			}
+			ch := make(chan struct{})
+			s.busy[dir] = ch
+			s.mu.Unlock()
+			return func() {
+				s.mu.Lock()
+				delete(s.busy, dir)
+				s.mu.Unlock()
+				close(ch)
+			}
+		}
+		s.mu.Unlock()
+		select {
+		case <-prev:
+		case <-ctx.Done():
+			return func() {}
+		case <-timer.C:
+			return func() {}
+		}
+	}
 }
 
 func decodeConfig(b []byte) (Config, error) {
@@ -218,6 +262,7 @@ func (s *grpcServer) Write(stream pb.Connector_WriteServer) error {
 	if err != nil {
 		return s.fail("write", err, cfg)
 	}
+	defer s.enter(stream.Context(), cfg.StateDir)()
 	s.log.Info("write", "state_dir", cfg.StateDir, "api_url", connector.RedactURL(cfg.APIURL))
 	in := &wireReader{stream: stream, schema: schema, mem: s.impl.mem}
 	defer in.Release()
@@ -245,6 +290,7 @@ func (s *grpcServer) Read(req *pb.ReadRequest, stream pb.Connector_ReadServer) e
 	if err != nil {
 		return s.fail("read", err, cfg)
 	}
+	defer s.enter(stream.Context(), cfg.StateDir)()
 	s.log.Info("read", "state_dir", cfg.StateDir, "api_url", connector.RedactURL(cfg.APIURL), "enrich", cfg.Enrich)
 	r, err := s.impl.Read(stream.Context(), cfg, FromCheckpoint(req.GetCheckpoint()))
 	if err != nil {

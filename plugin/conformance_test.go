@@ -39,7 +39,7 @@ func (s *syncBuffer) String() string {
 func TestConformancePlugin(t *testing.T) {
 	bin := os.Getenv(plugintest.HostEnv) // the host process of HostKilled needs no build
 	if bin == "" {
-		bin = wadeepBinary(t)
+		bin = plugin.WadeepBinary(t)
 	}
 	var logs syncBuffer
 	plugintest.Run(t, plugintest.Target{Binary: bin, Open: func(t *testing.T) plugin.Connector {

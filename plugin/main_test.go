@@ -1,4 +1,4 @@
-package plugin_test
+package plugin
 
 import (
 	"fmt"
@@ -16,9 +16,9 @@ var (
 	binDir    string
 )
 
-// wadeepBinary builds the wadeep command once per test binary: the plugin
+// WadeepBinary builds the wadeep command once per test binary: the plugin
 // the process tests start.
-func wadeepBinary(t testing.TB) string {
+func WadeepBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "wadeep-bin-")

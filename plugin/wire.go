@@ -130,6 +130,9 @@ func (a *budgetAllocator) Reallocate(size int, b []byte) []byte {
 // decodeSchema reads the schema of an IPC stream from the other side.
 func decodeSchema(b []byte) (schema *arrow.Schema, err error) {
 	defer recoverDecode(&err)
+	if err := checkIPC(b); err != nil {
+		return nil, err
+	}
 	mem := &budgetAllocator{Allocator: memory.DefaultAllocator, limit: decodeLimit(len(b))}
 	r, err := ipc.NewReader(bytes.NewReader(b), ipc.WithAllocator(mem))
 	if err != nil {
@@ -145,6 +148,9 @@ func decodeSchema(b []byte) (schema *arrow.Schema, err error) {
 // releases the batch.
 func decodeBatch(b []byte, want *arrow.Schema, mem memory.Allocator) (rec arrow.RecordBatch, err error) {
 	defer recoverDecode(&err)
+	if err := checkIPC(b); err != nil {
+		return nil, err
+	}
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}

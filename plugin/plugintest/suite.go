@@ -407,7 +407,7 @@ func testCrash(t *testing.T, target Target) {
 	r, err := p.Read(context.Background(), cfg)
 	require.NoError(t, err)
 	defer r.Release()
-	time.AfterFunc(200*time.Millisecond, func() { syscall.Kill(p.Pid(), syscall.SIGKILL) })
+	time.AfterFunc(200*time.Millisecond, func() { kill(p.Pid()) })
 	start := time.Now()
 	for r.Next() {
 	}
@@ -446,7 +446,15 @@ func alive(pid int) bool {
 		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
 		return len(f) > 0 && f[0] != "Z" && f[0] != "X"
 	}
-	return syscall.Kill(pid, 0) == nil
+	p, err := os.FindProcess(pid)
+	return err == nil && p.Signal(syscall.Signal(0)) == nil
+}
+
+// kill sends SIGKILL (on Windows, TerminateProcess) to pid.
+func kill(pid int) {
+	if p, err := os.FindProcess(pid); err == nil {
+		p.Kill()
+	}
 }
 
 func testHostKilled(t *testing.T, target Target) {
@@ -471,7 +479,7 @@ func testHostKilled(t *testing.T, target Target) {
 	require.True(t, alive(pid))
 	entries, _ := os.ReadDir(sockDir)
 	require.NotEmpty(t, entries, "the plugin's socket is in %s", sockDir)
-	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	t.Cleanup(func() { kill(pid) })
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 	cmd.Wait()

@@ -16,6 +16,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/wadeep/wadeep/plugin"
 )
 
 const usage = `wadeep: run phone numbers through the WhatsApp Bulk Number Checker Deep API
@@ -40,6 +42,9 @@ line that cannot run, 130 interrupted.
 `
 
 func main() {
+	if code, ok := plugin.ServeIfPlugin(); ok { // started by a go-plugin host (docs/plugin.md)
+		os.Exit(code)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

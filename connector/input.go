@@ -227,27 +227,38 @@ func (e *csvParseError) Error() string {
 
 func (e *csvParseError) Unwrap() error { return e.err }
 
-func readCSV(in Input, src *Source, fn rowFunc) error {
+// openCSV starts reading a CSV input, for planning and for the enriched
+// view alike: the delimiter is sniffed from the first line (comma,
+// semicolon or tab), Excel's ="..." text form is read as its value, and the
+// first record (a BOM trimmed) is returned as the header; nil at once for
+// an empty input. Quotes stay strict: a lenient reader lets an unclosed
+// quote swallow every later row into one field, losing rows without a
+// word. A broken quote stops the input with its line and column instead.
+func openCSV(in Input) (*csv.Reader, []string, error) {
 	br := bufio.NewReaderSize(in.R, 64<<10)
-	// The delimiter is sniffed from the first line: comma, semicolon or tab.
 	head, _ := br.Peek(4096)
 	comma := sniffDelimiter(head, in.Name)
 	cr := csv.NewReader(newExcelText(br, comma))
 	cr.Comma = comma
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
-	// Quotes stay strict: a lenient reader lets an unclosed quote swallow
-	// every later row into one field, losing rows without a word. A broken
-	// quote stops the input with its line and column instead.
 	header, err := cr.Read()
 	if err == io.EOF {
-		return nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return csvError(in.Name, err)
+		return nil, nil, csvError(in.Name, err)
 	}
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
+	}
+	return cr, header, nil
+}
+
+func readCSV(in Input, src *Source, fn rowFunc) error {
+	cr, header, err := openCSV(in)
+	if cr == nil {
+		return err
 	}
 	pick, err := pickColumn(in, header, nil)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -220,22 +219,9 @@ func readTextRows(ctx context.Context, in Input, src *Source, fn func(*fullRow) 
 }
 
 func readCSVRows(ctx context.Context, in Input, src *Source, fn func(*fullRow) error) error {
-	br := bufio.NewReaderSize(in.R, 64<<10)
-	head, _ := br.Peek(4096)
-	comma := sniffDelimiter(head, in.Name)
-	cr := csv.NewReader(newExcelText(br, comma))
-	cr.Comma = comma
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil
-	}
-	if err != nil {
-		return csvError(in.Name, err)
-	}
-	if len(header) > 0 {
-		header[0] = strings.TrimPrefix(header[0], "\ufeff")
+	cr, header, err := openCSV(in)
+	if cr == nil {
+		return err
 	}
 	var now Source
 	now.pickCells(header, src.Column, src.Header)

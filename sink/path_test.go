@@ -4,49 +4,22 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wadeep/wadeep/internal/fsx/fsxtest"
 	"github.com/wadeep/wadeep/sink"
 )
-
-// readOnlyDir is an existing directory where no file can be created, even
-// by root: a chmod 0500 directory for other users, and for root (whom
-// permission bits do not stop) a directory of a kernel file system.
-func readOnlyDir(t *testing.T) string {
-	t.Helper()
-	if runtime.GOOS == "windows" || os.Geteuid() != 0 {
-		dir := t.TempDir()
-		require.NoError(t, os.Chmod(dir, 0o500))
-		t.Cleanup(func() { os.Chmod(dir, 0o700) })
-		return dir
-	}
-	for _, dir := range []string{"/sys/kernel", "/sys", "/proc/sys"} {
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			continue
-		}
-		f, err := os.CreateTemp(dir, ".wadeep-probe-*")
-		if err == nil {
-			f.Close()
-			os.Remove(f.Name())
-			continue
-		}
-		return dir
-	}
-	t.Fatal("no directory refuses file creation to root here")
-	return ""
-}
 
 func TestCheckPath(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "plain.csv")
 	require.NoError(t, os.WriteFile(file, nil, 0o600))
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "taken.csv"), 0o700))
-	ro := readOnlyDir(t)
+	ro := fsxtest.ReadOnlyDir(t)
 
 	tests := []struct {
 		name, path string

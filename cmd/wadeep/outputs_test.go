@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,34 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wadeep/wadeep/emulator"
+	"github.com/wadeep/wadeep/internal/fsx/fsxtest"
 )
-
-// readOnlyDir is an existing directory where no file can be created: a
-// chmod 0500 directory, or for root (whom permission bits do not stop) a
-// directory of a kernel file system that refuses new files.
-func readOnlyDir(t *testing.T) string {
-	t.Helper()
-	if runtime.GOOS == "windows" || os.Geteuid() != 0 {
-		dir := t.TempDir()
-		require.NoError(t, os.Chmod(dir, 0o500))
-		t.Cleanup(func() { os.Chmod(dir, 0o700) })
-		return dir
-	}
-	for _, dir := range []string{"/sys/kernel", "/sys", "/proc/sys"} {
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			continue
-		}
-		f, err := os.CreateTemp(dir, ".wadeep-probe-*")
-		if err == nil {
-			f.Close()
-			os.Remove(f.Name())
-			continue
-		}
-		return dir
-	}
-	t.Fatal("no directory refuses file creation to root here")
-	return ""
-}
 
 // countingSandbox is the sandbox behind a counter of every request it gets,
 // charged or not.
@@ -69,7 +42,7 @@ func TestUnusableOutputCallsNothing(t *testing.T) {
 	require.NoError(t, emulator.WriteResults(f, []string{"+41798284651"}))
 	require.NoError(t, f.Close())
 	good := filepath.Join(dir, "good.csv")
-	ro := readOnlyDir(t)
+	ro := fsxtest.ReadOnlyDir(t)
 
 	bad := []struct {
 		name, path, want string

@@ -57,18 +57,18 @@ func ConfigSpec() *service.ConfigSpec {
 Each batch (the input's batching policy decides its size and age) becomes one wadeep job:
 the numbers are normalised to E.164, deduplicated within the batch, cut into upload chunks
 and sent as tasks; the processor waits for them cost-aware (every status call is charged)
-and emits every message of the batch, in order, with the profile fields (` + "`" + strings.Join(ProfileFields, "`, `") + "`" + `)
-or, when its value is no number to check, with ` + "`reject_reason`" + ` (` + "`empty`, `invalid`, `too long`" + `).
+and emits every message of the batch, in order, with the profile fields (`+"`"+strings.Join(ProfileFields, "`, `")+"`"+`)
+or, when its value is no number to check, with `+"`reject_reason`"+` (`+"`empty`, `invalid`, `too long`"+`).
 A repeated number within a batch gets the profile of its first occurrence.
 
-The journal of each batch is kept in a directory of ` + "`state_dir`" + ` named after the batch's chunks:
+The journal of each batch is kept in a directory of `+"`state_dir`"+` named after the batch's chunks:
 a batch delivered again (after a crash, a restart or a nack) resumes its tasks and is not
 charged again for their creation, and a chunk already sent in another batch is adopted.
-Keep ` + "`state_dir`" + ` on durable storage, one per instance.
+Keep `+"`state_dir`"+` on durable storage, one per instance.
 
 When the job fails, every message of the batch is flagged with the error (the API key is never
-in it): route them with ` + "`catch`" + ` or the ` + "`reject_errored`" + ` output so they are nacked and delivered again.
-The field ` + "`skin_color`" + ` of the upstream is never carried.`).
+in it): route them with `+"`catch`"+` or the `+"`reject_errored`"+` output so they are nacked and delivered again.
+The field `+"`skin_color`"+` of the upstream is never carried.`).
 		Fields(
 			service.NewURLField("api_url").
 				Description("The upstream's base URL (the sandbox of `wadeep emulate` for tests)."),

@@ -8,8 +8,8 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/service"
 
 	// The core inputs, outputs and processors (file, stdin, stdout, http, ...).
-	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 	_ "github.com/redpanda-data/benthos/v4/public/components/io"
+	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 
 	_ "github.com/wadeep/wadeep/integrations/benthos"
 )

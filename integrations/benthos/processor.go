@@ -40,7 +40,8 @@ var ProfileFields = []string{"number", "country", "status", "whatsapp", "avatar"
 	"gender", "age_min", "age_max", "hair_color", "task_id", "checked_at"}
 
 // RejectField is the key a message gains when its value is no number to
-// check: the reject reason's code ("empty", "invalid", "too long").
+// check: the reject reason's code (connector.Reason: "empty", "not a
+// number", "too short", "no country code", ...).
 const RejectField = "reject_reason"
 
 // inputName names the batch in the journal and in rejects.
@@ -58,7 +59,7 @@ Each batch (the input's batching policy decides its size and age) becomes one wa
 the numbers are normalised to E.164, deduplicated within the batch, cut into upload chunks
 and sent as tasks; the processor waits for them cost-aware (every status call is charged)
 and emits every message of the batch, in order, with the profile fields (`+"`"+strings.Join(ProfileFields, "`, `")+"`"+`)
-or, when its value is no number to check, with `+"`reject_reason`"+` (`+"`empty`, `invalid`, `too long`"+`).
+or, when its value is no number to check, with `+"`reject_reason`"+` (`+"`empty`, `not a number`, `too short`, `no country code`, ..."+`).
 A repeated number within a batch gets the profile of its first occurrence.
 
 The journal of each batch is kept in a directory of `+"`state_dir`"+` named after the batch's chunks:

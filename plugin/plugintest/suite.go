@@ -186,7 +186,7 @@ func testInfo(t *testing.T, target Target) {
 func testBadConfig(t *testing.T, target Target) {
 	c := open(t, target)
 	ctx := context.Background()
-	bad := plugin.Config{APIURL: "ftp://example.com", Region: "XX", StateDir: "relative/dir", ChunkSize: -1, Parallel: -2, PassThrough: []string{"skin_color"}}
+	bad := plugin.Config{APIURL: "ftp://example.com", Region: "XX", StateDir: "relative/dir", ChunkSize: -1, Parallel: -2, PassThrough: []string{"skin_color"}} // skin_color: a column wadeep never carries
 	err := c.Validate(ctx, bad)
 	var ce *plugin.ConfigError
 	require.ErrorAs(t, err, &ce)
@@ -219,7 +219,7 @@ func testDiscover(t *testing.T, target Target) {
 	require.True(t, s.Enriched.HasField("input_row"))
 	require.True(t, s.Enriched.HasField("whatsapp"))
 	for _, sc := range []*arrow.Schema{s.Input, s.Profiles, s.Enriched} {
-		require.False(t, sc.HasField("skin_color"))
+		require.False(t, sc.HasField("skin_color")) // never carried
 	}
 }
 

@@ -91,7 +91,7 @@ func Inline(ref, text string) string {
 
 // HeaderRow is row n: a header row of the upstream's columns, as inline strings.
 func HeaderRow(n int) string {
-	cols := []string{"Number", "whatsapp", "avatar", "age", "category", "gender", "hair_color", "skin_color"}
+	cols := []string{"Number", "whatsapp", "avatar", "age", "category", "gender", "hair_color", "skin_color"} // the upstream's columns, skin_color included so the drop rule is exercised
 	var b strings.Builder
 	b.WriteString(`<row r="` + strconv.Itoa(n) + `">`)
 	for i, c := range cols {

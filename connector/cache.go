@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -61,7 +62,7 @@ func (p *Plan) UseCache(ctx context.Context, c Cache, maxAge time.Duration, now 
 	if maxAge <= 0 {
 		return CacheUse{}, fmt.Errorf("connector: cache max age %s: want a positive duration", maxAge)
 	}
-	fresh, err := c.Fresh(ctx, p.Numbers, now.Add(-maxAge))
+	fresh, err := c.Fresh(ctx, p.cacheKeys(p.Numbers), now.Add(-maxAge))
 	if err != nil {
 		return CacheUse{}, err
 	}
@@ -131,7 +132,7 @@ func (j *Job) serveCached(ctx context.Context, schema *arrow.Schema) (rows int64
 	if len(j.Plan.Cached) == 0 {
 		return 0, nil
 	}
-	r, err := j.Cache.Profiles(ctx, j.Plan.Cached)
+	r, err := j.Cache.Profiles(ctx, j.Plan.cacheKeys(j.Plan.Cached))
 	if err != nil {
 		return 0, fmt.Errorf("connector: reading the cache: %w", err)
 	}
@@ -158,10 +159,23 @@ func (j *Job) serveCached(ctx context.Context, schema *arrow.Schema) (rows int64
 }
 
 // conform fits a result batch to the job's schema: with a Cache, its
-// source is upstream.
-func (j *Job) conform(rec arrow.RecordBatch, schema *arrow.Schema) (arrow.RecordBatch, []string, error) {
+// source is upstream; the plan's privacy policy is applied. dropped names
+// the result's columns left out that the policy did not ask to drop.
+func (j *Job) conform(rec arrow.RecordBatch, schema *arrow.Schema) (out arrow.RecordBatch, dropped []string, err error) {
 	if j.Cache != nil {
-		return withSource(j.mem(), rec, schema, SourceUpstream)
+		out, dropped, err = withSource(j.mem(), rec, schema, SourceUpstream)
+	} else {
+		out, dropped, err = arrowconv.Conform(j.mem(), rec, schema)
 	}
-	return arrowconv.Conform(j.mem(), rec, schema)
+	pol := j.Plan.Options.Privacy
+	if err != nil || pol.IsZero() {
+		return out, dropped, err
+	}
+	dropped = slices.DeleteFunc(dropped, func(name string) bool { return slices.Contains(pol.Drop, name) })
+	if pol.Pseudonymizer == nil {
+		return out, dropped, nil
+	}
+	defer out.Release()
+	private, err := pol.Apply(j.mem(), out, schema, arrowconv.ColNumber)
+	return private, dropped, err
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/wadeep/wadeep/arrowconv"
+	"github.com/wadeep/wadeep/privacy"
 )
 
 // The enriched view is one row per input row, in input order: the input's
@@ -164,6 +165,9 @@ type layout struct {
 	text [][]bool
 	// absent[j] are the own columns input j lacks: null in its rows.
 	absent [][]int
+	// ps, from the plan, pseudonymises each input's number column (of
+	// Source.Column): its output column is utf8.
+	ps     *privacy.Pseudonymizer
 	file   int // ColInputFile; ColInputRow follows, then the profile columns
 	prof   int
 	reason int
@@ -212,7 +216,7 @@ func newLayout(plan *Plan, profile *arrow.Schema) (*layout, error) {
 	}
 	var union []own
 	pos := map[string]int{}
-	lay := &layout{cols: make([][]int, len(plan.Inputs)), text: make([][]bool, len(plan.Inputs)), absent: make([][]int, len(plan.Inputs))}
+	lay := &layout{cols: make([][]int, len(plan.Inputs)), text: make([][]bool, len(plan.Inputs)), absent: make([][]int, len(plan.Inputs)), ps: plan.pseudonymizer()}
 	for j, src := range plan.Inputs {
 		lay.cols[j] = make([]int, len(src.Fields))
 		for k, f := range src.Fields {
@@ -220,15 +224,18 @@ func newLayout(plan *Plan, profile *arrow.Schema) (*layout, error) {
 				lay.cols[j][k] = -1
 				continue
 			}
-			typ := f.Type
+			typ, meta := f.Type, f.Metadata
 			if !keepable(typ) {
 				typ = arrow.BinaryTypes.String
+			}
+			if lay.ps != nil && k == src.Column {
+				typ, meta = arrow.BinaryTypes.String, arrow.NewMetadata([]string{privacy.MetaPseudonym}, []string{privacy.MetaPseudonymValue})
 			}
 			o, seen := pos[f.Name]
 			if !seen {
 				o = len(union)
 				pos[f.Name] = o
-				union = append(union, own{name: f.Name, typ: typ, meta: f.Metadata})
+				union = append(union, own{name: f.Name, typ: typ, meta: meta})
 			} else if !arrow.TypeEqual(union[o].typ, typ) {
 				union[o].typ, union[o].meta = arrow.BinaryTypes.String, arrow.Metadata{}
 			}
@@ -347,7 +354,7 @@ func enrich(ctx context.Context, plan *Plan, inputs []Input, idx *ProfileIndex, 
 	if err != nil {
 		return err
 	}
-	w := &enrichWriter{lay: lay, idx: idx, b: array.NewRecordBuilder(idx.mem, lay.schema), max: batchRows, out: out, ctx: ctx}
+	w := &enrichWriter{lay: lay, plan: plan, idx: idx, b: array.NewRecordBuilder(idx.mem, lay.schema), max: batchRows, out: out, ctx: ctx}
 	defer w.b.Release()
 	sh := plan.Options.Shard
 	nextReject, nextNumber, blank := 0, 0, 0
@@ -425,13 +432,14 @@ func enrich(ctx context.Context, plan *Plan, inputs []Input, idx *ProfileIndex, 
 
 // enrichWriter builds the enriched view's batches.
 type enrichWriter struct {
-	ctx context.Context
-	lay *layout
-	idx *ProfileIndex
-	b   *array.RecordBuilder
-	n   int
-	max int
-	out func(arrow.RecordBatch) error
+	ctx  context.Context
+	lay  *layout
+	plan *Plan
+	idx  *ProfileIndex
+	b    *array.RecordBuilder
+	n    int
+	max  int
+	out  func(arrow.RecordBatch) error
 }
 
 // add appends one row: its own cells, where it came from, the profile of
@@ -443,6 +451,14 @@ func (w *enrichWriter) add(j int, r *fullRow, file, number, reason string) error
 			continue
 		}
 		fb := w.b.Field(o)
+		if lay.ps != nil && k == w.plan.Inputs[j].Column {
+			// The row's number as the profile's number column has it; a
+			// rejected value as the rejects table has it.
+			if err := appendText(fb, lay.ps.Value(cut(r.value), number)); err != nil {
+				return err
+			}
+			continue
+		}
 		if r.cells != nil {
 			if err := appendText(fb, r.cells[k]); err != nil {
 				return err
@@ -463,6 +479,9 @@ func (w *enrichWriter) add(j int, r *fullRow, file, number, reason string) error
 		ib.Append(int64(r.row))
 	}
 	if number != "" {
+		if lay.ps != nil { // the index holds the job's output: pseudonyms
+			number = lay.ps.Number(number)
+		}
 		ref, ok := w.idx.lookup(number)
 		if !ok {
 			return fmt.Errorf("connector: %s row %d: no profile for %s in the index (were all the job's batches added?)", file, r.row, number)

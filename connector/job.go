@@ -72,8 +72,10 @@ type ChunkDone struct {
 }
 
 // Schema is the schema of every batch Out receives: the profile schema
-// (arrowconv.Schema) and the PassThrough columns. It is known before Run,
-// so a caller can open its output first.
+// (arrowconv.Schema) and the PassThrough columns, with the plan's privacy
+// policy applied (PlanOptions.Privacy: columns dropped, the number column
+// marked as a pseudonym). It is known before Run, so a caller can open its
+// output first.
 func (j *Job) Schema() (*arrow.Schema, error) {
 	seen := map[string]bool{}
 	for _, f := range arrowconv.Schema().Fields() {
@@ -90,10 +92,17 @@ func (j *Job) Schema() (*arrow.Schema, error) {
 		}
 		seen[name] = true
 	}
-	if j.Cache != nil {
-		return sourceSchema(arrowconv.Schema(j.PassThrough...)), nil
+	schema := arrowconv.Schema(j.PassThrough...)
+	if j.Plan != nil {
+		var err error
+		if schema, err = j.Plan.Options.Privacy.Schema(schema); err != nil {
+			return nil, err
+		}
 	}
-	return arrowconv.Schema(j.PassThrough...), nil
+	if j.Cache != nil {
+		return sourceSchema(schema), nil
+	}
+	return schema, nil
 }
 
 func isSnakeName(s string) bool {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/wadeep/wadeep/privacy"
 )
 
 // DefaultChunkSize is the most numbers in one upload file: the size of the
@@ -73,6 +75,12 @@ type PlanOptions struct {
 	Region    string // default region for national formats (ISO 3166-1 alpha-2)
 	ChunkSize int    // numbers per upload file; 0 means DefaultChunkSize
 	Shard     Shard  // the share of the input this worker takes; zero means all
+	// Privacy applies to every table made from the plan: the Job's
+	// profiles, RejectRecords and Enrich. It is not part of the job's
+	// identity: the journal keeps numbers in clear to resume
+	// (docs/privacy.md), so a rerun with another policy resumes the same
+	// tasks.
+	Privacy privacy.Policy
 }
 
 // Shard is worker K of N (1-based): the share of an input that one of N
@@ -130,7 +138,7 @@ func NewPlan(inputs []Input, opts PlanOptions) (*Plan, error) {
 		return nil, err
 	}
 	sh := opts.Shard
-	p := &Plan{Options: PlanOptions{Region: strings.ToUpper(opts.Region), ChunkSize: size, Shard: sh}}
+	p := &Plan{Options: PlanOptions{Region: strings.ToUpper(opts.Region), ChunkSize: size, Shard: sh, Privacy: opts.Privacy}}
 	first := map[string]RowRef{} // number → the row it was first seen in, all shards
 	for _, in := range inputs {
 		src := Source{Name: in.Name}
@@ -199,4 +207,21 @@ func cut(v string) string {
 		n++
 	}
 	return v
+}
+
+// pseudonymizer is the plan's, nil when numbers stay in clear.
+func (p *Plan) pseudonymizer() *privacy.Pseudonymizer { return p.Options.Privacy.Pseudonymizer }
+
+// cacheKeys are the keys the plan's numbers have in a cache: the cache
+// holds what the outputs hold, so with a Pseudonymizer their pseudonyms.
+func (p *Plan) cacheKeys(numbers []string) []string {
+	ps := p.pseudonymizer()
+	if ps == nil {
+		return numbers
+	}
+	keys := make([]string, len(numbers))
+	for i, n := range numbers {
+		keys[i] = ps.Number(n)
+	}
+	return keys
 }

@@ -4,6 +4,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/wadeep/wadeep/privacy"
 )
 
 // RejectSchema is the schema of the rejects table: the input file and
@@ -26,11 +28,21 @@ const rejectBatchRows = 64 << 10
 // RejectRecords returns the plan's rejects as Arrow batches of RejectSchema,
 // in input order. mem nil means memory.DefaultAllocator. The caller
 // releases the reader; it is not safe for concurrent use.
+//
+// With the plan's Pseudonymizer (PlanOptions.Privacy), value is what
+// Pseudonymizer.Value makes of it (a duplicate's number becomes the
+// pseudonym its profile has, any other value holding a digit its HMAC) and
+// the numbers a detail quotes become pseudonyms.
 func (p *Plan) RejectRecords(mem memory.Allocator) array.RecordReader {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	return &rejectReader{rejects: p.Rejects, b: array.NewRecordBuilder(mem, RejectSchema()), refs: 1}
+	r := &rejectReader{rejects: p.Rejects, b: array.NewRecordBuilder(mem, RejectSchema()), refs: 1, ps: p.pseudonymizer()}
+	if r.ps != nil {
+		// The plan's region was valid when it was made.
+		r.norm, _ = NewNormalizer(p.Options.Region)
+	}
+	return r
 }
 
 type rejectReader struct {
@@ -38,6 +50,8 @@ type rejectReader struct {
 	b       *array.RecordBuilder
 	cur     arrow.RecordBatch
 	refs    int
+	ps      *privacy.Pseudonymizer
+	norm    *Normalizer // for a duplicate's number, with ps
 }
 
 var _ array.RecordReader = (*rejectReader)(nil)
@@ -61,9 +75,17 @@ func (r *rejectReader) Next() bool {
 	for _, rj := range r.rejects[:n] {
 		file.Append(rj.File)
 		row.Append(int64(rj.Row))
-		value.Append(rj.Value)
+		v, d := rj.Value, rj.Explain()
+		if r.ps != nil {
+			var e164 string
+			if rj.Reason == ReasonDuplicate && r.norm != nil {
+				e164, _ = r.norm.Normalize(rj.Value)
+			}
+			v, d = r.ps.Value(v, e164), r.ps.Text(d)
+		}
+		value.Append(v)
 		reason.Append(string(rj.Reason))
-		detail.Append(rj.Explain())
+		detail.Append(d)
 	}
 	r.rejects = r.rejects[n:]
 	r.cur = r.b.NewRecordBatch()

@@ -37,6 +37,7 @@ type checkFlags struct {
 	enrich       bool
 	cache        string
 	maxAge       string
+	priv         privacyFlags
 
 	dbs      dbSet
 	cacheDB  *harness.DB
@@ -62,6 +63,7 @@ func (f *checkFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.shard, "shard", "", "take share K of N (\"K/N\") of the input, by number hash: N workers with the same input need no coordination")
 	fs.DurationVar(&f.pollFloor, "poll-floor", connector.DefaultPollPolicy().Floor, "least wait between two status calls of a task")
 	fs.DurationVar(&f.exportMin, "export-min", connector.DefaultPollPolicy().ExportMin, "least time the upstream takes to export a result after its last number (0 for an instant sandbox)")
+	f.priv.register(fs)
 	fs.BoolVar(&f.enrich, "enrich", false, "write every input row with its number's profile (input columns, input_file, input_row, profile, reject_reason) to --out; reads the inputs twice")
 }
 
@@ -99,13 +101,16 @@ func (f *checkFlags) plan(env *cliEnv, inputs []string) (*connector.Plan, error)
 		if err := f.openCache(); err != nil {
 			return nil, err
 		}
+		if err := f.priv.useDB(context.Background(), "--cache", f.cacheDB); err != nil {
+			return nil, err
+		}
 	}
 	ins, closeInputs, err := openInputs(env, inputs, f.column, f.format)
 	if err != nil {
 		return nil, err
 	}
 	defer closeInputs()
-	plan, err := connector.NewPlan(ins, connector.PlanOptions{Region: f.region, ChunkSize: f.chunkSize, Shard: shard})
+	plan, err := connector.NewPlan(ins, connector.PlanOptions{Region: f.region, ChunkSize: f.chunkSize, Shard: shard, Privacy: f.priv.pol})
 	if err != nil || f.cacheDB == nil {
 		return plan, err
 	}
@@ -209,6 +214,9 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer f.dbs.close()
+	if _, err := f.priv.policy(splitList(f.passThrough)); err != nil {
+		return err
+	}
 	out, err := newProfileOut(f.out, env.stdout, env.stderr)
 	if err != nil {
 		return err
@@ -222,6 +230,9 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 			// Opened now, so that a locked or damaged file stops the run
 			// before anything is charged.
 			if out.db, err = f.dbs.get("--out", f.out); err != nil {
+				return err
+			}
+			if err := f.priv.useDB(ctx, "--out", out.db); err != nil {
 				return err
 			}
 			if enr != nil {

@@ -110,7 +110,7 @@ func report(ctx context.Context, stderr io.Writer, name string, err error) int {
 
 // packagePrefix is a library package's name at the start of an error or
 // of a wrapped part of it: Go's convention for errors, noise to a person.
-var packagePrefix = regexp.MustCompile(`(^|: |\()(connector|arrowconv|sink|xlsx|harness|plugin|emulator): `)
+var packagePrefix = regexp.MustCompile(`(^|: |\()(connector|arrowconv|sink|xlsx|harness|plugin|emulator|privacy): `)
 
 // userMessage is err as one line for a person: no internal package names,
 // no line breaks (errors.Join puts them between its parts).

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wadeep/wadeep/arrowconv"
 	"github.com/wadeep/wadeep/connector"
+	"github.com/wadeep/wadeep/privacy"
 )
 
 // cmdConvert converts a result file downloaded elsewhere, or reads back a
@@ -21,12 +22,18 @@ func cmdConvert(ctx context.Context, env *cliEnv, args []string) error {
 	outPath := fs.String("out", "", "output file, format by extension: .csv .jsonl .arrow .parquet .xlsx (default: CSV on stdout)")
 	taskID := fs.String("task", "", "task id to stamp into task_id (optional; result workbooks only)")
 	lenient := fs.Bool("allow-missing-columns", false, "let documented result columns be absent (they come out null; result workbooks only)")
+	var priv privacyFlags
+	priv.register(fs.FlagSet)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return usagef("want exactly one input file, got %d arguments", len(pos))
+	}
+	pol, err := priv.policy(nil)
+	if err != nil {
+		return err
 	}
 	if err := checkOutput("--out", *outPath, true); err != nil {
 		return err
@@ -35,7 +42,8 @@ func cmdConvert(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	ok, n, err := readProfileTable(pos[0], out.write)
+	private := &privateOut{pol: pol, write: out.write}
+	ok, n, err := readProfileTable(pos[0], private.add)
 	switch {
 	case err != nil:
 		out.abort()
@@ -55,7 +63,7 @@ func cmdConvert(ctx context.Context, env *cliEnv, args []string) error {
 	if *lenient {
 		opts = append(opts, arrowconv.WithMissingColumns())
 	}
-	n, err = convertFile(pos[0], *outPath, env, opts...)
+	n, err = convertFile(pos[0], *outPath, env, pol, opts...)
 	if err != nil {
 		return err
 	}
@@ -63,11 +71,12 @@ func cmdConvert(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
-func convertFile(in, outPath string, env *cliEnv, opts ...arrowconv.Option) (int64, error) {
+func convertFile(in, outPath string, env *cliEnv, pol privacy.Policy, opts ...arrowconv.Option) (int64, error) {
 	out, err := newProfileOut(outPath, env.stdout, env.stderr)
 	if err != nil {
 		return 0, err
 	}
+	private := &privateOut{pol: pol, write: out.write}
 	r, err := arrowconv.OpenFile(in, opts...)
 	if err != nil {
 		return 0, err
@@ -76,7 +85,7 @@ func convertFile(in, outPath string, env *cliEnv, opts ...arrowconv.Option) (int
 	var n int64
 	for r.Next() {
 		n += r.RecordBatch().NumRows()
-		if err := out.write(r.RecordBatch()); err != nil {
+		if err := private.add(r.RecordBatch()); err != nil {
 			out.abort()
 			return n, err
 		}
@@ -94,7 +103,7 @@ func cmdSubmit(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "submit", "[flags] INPUT...")
 	var f checkFlags
 	f.register(fs.FlagSet)
-	fs.hidden = map[string]bool{"out": true, "rejects": true, "poll-floor": true, "parallel": true, "enrich": true, "export-min": true, "pass-through": true}
+	fs.hidden = map[string]bool{"out": true, "rejects": true, "poll-floor": true, "parallel": true, "enrich": true, "export-min": true, "pass-through": true, "pseudonymize": true, "drop": true}
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -104,7 +113,7 @@ func cmdSubmit(ctx context.Context, env *cliEnv, args []string) error {
 	var unused []string
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
-		case "out", "rejects", "poll-floor", "parallel", "enrich":
+		case "out", "rejects", "poll-floor", "parallel", "enrich", "pseudonymize", "drop":
 			unused = append(unused, "--"+fl.Name)
 		}
 	})
@@ -179,12 +188,18 @@ func cmdDownload(ctx context.Context, env *cliEnv, args []string) error {
 	var api apiFlags
 	api.register(fs.FlagSet)
 	outPath := fs.String("out", "", "output file, format by extension: .csv .jsonl .arrow .parquet .xlsx")
+	var priv privacyFlags
+	priv.register(fs.FlagSet)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || *outPath == "" {
 		return usagef("want one TASK id and --out FILE")
+	}
+	pol, err := priv.policy(nil)
+	if err != nil {
+		return err
 	}
 	if err := checkOutput("--out", *outPath, true); err != nil {
 		return err
@@ -209,7 +224,7 @@ func cmdDownload(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	// Converted whatever the extension, .xlsx included: the upstream's own
 	// file holds a column wadeep never carries (docs/privacy.md).
-	n, err := convertFile(xlsx, *outPath, env, arrowconv.WithTask(t.ID, t.UpdatedAt))
+	n, err := convertFile(xlsx, *outPath, env, pol, arrowconv.WithTask(t.ID, t.UpdatedAt))
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,9 @@ func streamID(plan *connector.Plan, cfg Config) string {
 	for _, c := range plan.Chunks {
 		fmt.Fprintln(h, c.Hash)
 	}
-	fmt.Fprintln(h, cfg.Enrich, cfg.PassThrough)
+	fmt.Fprintln(h, cfg.Enrich, cfg.PassThrough, cfg.Drop)
+	if ps := plan.Options.Privacy.Pseudonymizer; ps != nil {
+		fmt.Fprintln(h, ps.KeyID()) // another key makes another stream
+	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

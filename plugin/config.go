@@ -11,6 +11,7 @@ import (
 
 	"github.com/wadeep/wadeep/arrowconv"
 	"github.com/wadeep/wadeep/connector"
+	"github.com/wadeep/wadeep/privacy"
 )
 
 // Config is what wadeep check takes, for one job. Its JSON form (the field
@@ -42,6 +43,27 @@ type Config struct {
 	// ResubmitLost uploads again a chunk whose creation answer was lost
 	// (may be charged twice).
 	ResubmitLost bool `json:"resubmit_lost,omitempty"`
+	// Pseudonymize is the absolute path of a key file (at least 32 bytes,
+	// not readable by others) on the plugin's machine: every number in
+	// Read's stream and Write's rejects becomes its HMAC-SHA-256 under the
+	// key (privacy.Pseudonymizer). The path crosses, never the key.
+	Pseudonymize string `json:"pseudonymize,omitempty"`
+	// Drop names profile columns to leave out of the stream.
+	Drop []string `json:"drop,omitempty"`
+}
+
+// policy is the config's privacy policy; the key file is read here, in
+// the plugin's process.
+func (c Config) policy() (privacy.Policy, error) {
+	pol := privacy.Policy{Drop: c.Drop}
+	if c.Pseudonymize == "" {
+		return pol, nil
+	}
+	key, err := privacy.LoadKey(c.Pseudonymize)
+	if err == nil {
+		pol.Pseudonymizer, err = privacy.NewPseudonymizer(key)
+	}
+	return pol, err
 }
 
 // String is the config without its API key.
@@ -127,6 +149,21 @@ func validate(cfg Config) error {
 		job := &connector.Job{PassThrough: cfg.PassThrough}
 		if _, err := job.Schema(); err != nil {
 			bad("pass_through", "%s", strings.TrimPrefix(err.Error(), "connector: pass-through column "))
+		}
+	}
+	switch {
+	case cfg.Pseudonymize == "":
+	case !filepath.IsAbs(cfg.Pseudonymize):
+		bad("pseudonymize", "%q: want an absolute path (the plugin's working directory is not the host's)", cfg.Pseudonymize)
+	default:
+		if _, err := cfg.policy(); err != nil {
+			bad("pseudonymize", "%s", strings.TrimPrefix(err.Error(), "privacy: "))
+		}
+	}
+	if len(cfg.Drop) > 0 {
+		pol := privacy.Policy{Drop: cfg.Drop}
+		if _, err := pol.Schema(arrowconv.Schema(cfg.PassThrough...)); err != nil {
+			bad("drop", "%s", strings.TrimPrefix(err.Error(), "privacy: "))
 		}
 	}
 	if len(errs) > 0 {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,10 +99,17 @@ func (p *InProcess) Discover(ctx context.Context, cfg Config) (*Schemas, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	pol, err := cfg.policy()
+	if err != nil {
+		return nil, &ConfigError{Fields: []FieldError{{Field: "pseudonymize", Problem: strings.TrimPrefix(err.Error(), "privacy: ")}}}
+	}
 	job := &connector.Job{PassThrough: cfg.PassThrough}
 	profiles, err := job.Schema()
 	if err != nil {
 		return nil, &ConfigError{Fields: []FieldError{{Field: "pass_through", Problem: err.Error()}}}
+	}
+	if profiles, err = pol.Schema(profiles); err != nil {
+		return nil, &ConfigError{Fields: []FieldError{{Field: "drop", Problem: strings.TrimPrefix(err.Error(), "privacy: ")}}}
 	}
 	col := cfg.Column
 	if col == "" {
@@ -116,7 +124,7 @@ func (p *InProcess) Discover(ctx context.Context, cfg Config) (*Schemas, error) 
 		if f, err := os.Open(filepath.Join(cfg.StateDir, inputFile)); err == nil {
 			r, rerr := ipc.NewReader(f, ipc.WithAllocator(p.mem))
 			if rerr == nil {
-				plan, err = connector.NewPlan([]connector.Input{{Name: InputName, Records: emptyReader(r.Schema()), Column: cfg.Column}}, connector.PlanOptions{Region: cfg.Region})
+				plan, err = connector.NewPlan([]connector.Input{{Name: InputName, Records: emptyReader(r.Schema()), Column: cfg.Column}}, connector.PlanOptions{Region: cfg.Region, Privacy: pol})
 				r.Release()
 				if err != nil {
 					plan = nil
@@ -126,7 +134,7 @@ func (p *InProcess) Discover(ctx context.Context, cfg Config) (*Schemas, error) 
 		}
 	}
 	if plan == nil {
-		plan, err = connector.NewPlan([]connector.Input{{Name: InputName, Records: emptyReader(input), Column: col}}, connector.PlanOptions{})
+		plan, err = connector.NewPlan([]connector.Input{{Name: InputName, Records: emptyReader(input), Column: col}}, connector.PlanOptions{Privacy: pol})
 		if err != nil {
 			return nil, err
 		}
@@ -159,10 +167,14 @@ func (p *InProcess) Write(ctx context.Context, cfg Config, numbers array.RecordR
 		return nil, fmt.Errorf("plugin: state dir: %w", err)
 	}
 	defer tmp.Discard()
+	pol, err := cfg.policy()
+	if err != nil {
+		return nil, err
+	}
 	tee := &teeReader{RecordReader: numbers, w: tmp, mem: p.mem}
 	defer tee.close()
 	plan, err := connector.NewPlan([]connector.Input{{Name: InputName, Records: tee, Column: cfg.Column}},
-		connector.PlanOptions{Region: cfg.Region, ChunkSize: cfg.ChunkSize})
+		connector.PlanOptions{Region: cfg.Region, ChunkSize: cfg.ChunkSize, Privacy: pol})
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +315,11 @@ func (p *InProcess) planOf(cfg Config) (*connector.Plan, error) {
 		return nil, err
 	}
 	defer done()
-	return connector.NewPlan([]connector.Input{in}, connector.PlanOptions{Region: cfg.Region, ChunkSize: cfg.ChunkSize})
+	pol, err := cfg.policy()
+	if err != nil {
+		return nil, err
+	}
+	return connector.NewPlan([]connector.Input{in}, connector.PlanOptions{Region: cfg.Region, ChunkSize: cfg.ChunkSize, Privacy: pol})
 }
 
 // Read streams the job's profiles (or the enriched view).

@@ -60,6 +60,7 @@ func Run(t *testing.T, target Target) {
 	t.Run("Checkpoint", func(t *testing.T) { testCheckpoint(t, target) })
 	t.Run("CancelMidPoll", func(t *testing.T) { testCancel(t, target) })
 	t.Run("LargeBatch", func(t *testing.T) { testLargeBatch(t, target) })
+	t.Run("Privacy", func(t *testing.T) { testPrivacy(t, target) })
 	if target.Binary != "" {
 		t.Run("PluginCrash", func(t *testing.T) { testCrash(t, target) })
 		t.Run("HostKilled", func(t *testing.T) { testHostKilled(t, target) })

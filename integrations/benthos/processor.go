@@ -22,6 +22,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +32,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/wadeep/wadeep/arrowconv"
 	"github.com/wadeep/wadeep/connector"
+	"github.com/wadeep/wadeep/privacy"
 )
 
 // ProfileFields are the keys a checked message gains, in the profile
@@ -93,6 +96,10 @@ The field `+"`skin_color`"+` of the upstream is never carried.`).
 				Description("Least wait between two status calls of a task."),
 			service.NewDurationField("export_min").Default(def.ExportMin.String()).
 				Description("Least time the upstream takes to export a result after its last number; a negative duration for an instant sandbox."),
+			service.NewStringField("pseudonymize").Default("").
+				Description("Path of a key file (at least 32 bytes, not readable by others): the message's number and the profile's `number` become the number's HMAC-SHA-256 under the key, in lower-case hex (stable, so tables still join). Empty keeps numbers in clear."),
+			service.NewStringListField("drop").Default([]any{}).
+				Description("Profile fields to leave out of every message (e.g. `gender`, `age_min`, `age_max`, `hair_color`); `number` cannot be dropped."),
 		)
 }
 
@@ -172,6 +179,9 @@ func NewProcessor(conf *service.ParsedConfig, mgr *service.Resources) (*Processo
 	if _, err := connector.NewNormalizer(p.opts.Region); err != nil {
 		return nil, err
 	}
+	if p.opts.Privacy, err = privacyPolicy(conf); err != nil {
+		return nil, err
+	}
 	// NewClient's errors never hold the key.
 	if p.client, err = connector.NewClient(apiURL.String(), key, user); err != nil {
 		return nil, err
@@ -215,9 +225,13 @@ func (p *Processor) ProcessBatch(ctx context.Context, batch service.MessageBatch
 		out := map[string]any{}
 		switch r := rows[i]; {
 		case r.number != "":
-			prof, ok := profiles[r.number]
+			key := r.number
+			if ps := p.opts.Privacy.Pseudonymizer; ps != nil {
+				key = ps.Number(r.number) // the profiles are the job's output
+			}
+			prof, ok := profiles[key]
 			if !ok {
-				msg.SetError(fmt.Errorf("wadeep: %s: no profile in the task's result", r.number))
+				msg.SetError(fmt.Errorf("wadeep: %s: no profile in the task's result", key))
 				out[RejectField] = "missing"
 				break
 			}
@@ -226,6 +240,10 @@ func (p *Processor) ProcessBatch(ctx context.Context, batch service.MessageBatch
 			}
 		default:
 			out[RejectField] = r.reason
+		}
+		if ps := p.opts.Privacy.Pseudonymizer; ps != nil && values[i] != nil {
+			// The message's own number, as the profile has it.
+			p.setValue(docs[i], ps.Value(strings.TrimSpace(*values[i]), rows[i].number))
 		}
 		if p.target == "" {
 			for k, v := range out {
@@ -273,6 +291,41 @@ func (p *Processor) value(doc map[string]any) *string {
 		return nil
 	}
 	return &s
+}
+
+// setValue replaces the value at the configured field (which value found).
+func (p *Processor) setValue(doc map[string]any, v string) {
+	m := doc
+	for _, k := range p.field[:len(p.field)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			return
+		}
+		m = next
+	}
+	m[p.field[len(p.field)-1]] = v
+}
+
+// privacyPolicy reads pseudonymize and drop.
+func privacyPolicy(conf *service.ParsedConfig) (privacy.Policy, error) {
+	var pol privacy.Policy
+	var err error
+	if pol.Drop, err = conf.FieldStringList("drop"); err != nil {
+		return pol, err
+	}
+	if _, err := pol.Schema(arrowconv.Schema()); err != nil {
+		return pol, fmt.Errorf("wadeep: drop: %w", err)
+	}
+	path, err := conf.FieldString("pseudonymize")
+	if err != nil || path == "" {
+		return pol, err
+	}
+	key, err := privacy.LoadKey(path)
+	if err != nil {
+		return pol, fmt.Errorf("wadeep: pseudonymize: %w", err)
+	}
+	pol.Pseudonymizer, err = privacy.NewPseudonymizer(key)
+	return pol, err
 }
 
 // row is what became of one message's value: the number it is, or why not.
@@ -344,7 +397,7 @@ func (p *Processor) runJob(ctx context.Context, plan *connector.Plan) (map[strin
 	profiles := make(map[string]map[string]any, len(plan.Numbers))
 	job := &connector.Job{Client: p.client, Plan: plan, Journal: journal, Parallel: p.parallel, Poll: p.poll,
 		Out: func(rec arrow.RecordBatch) error {
-			collect(rec, profiles)
+			collect(rec, profiles, plan.Options.Privacy.Drop)
 			return nil
 		},
 		ChunkDone: func(c connector.ChunkDone) error {
@@ -374,8 +427,9 @@ func batchID(client *connector.Client, plan *connector.Plan) string {
 	return "batch-" + hex.EncodeToString(h.Sum(nil))[:20]
 }
 
-// collect adds the profile fields of each row of rec to profiles.
-func collect(rec arrow.RecordBatch, profiles map[string]map[string]any) {
+// collect adds the profile fields of each row of rec to profiles, but the
+// dropped ones.
+func collect(rec arrow.RecordBatch, profiles map[string]map[string]any, drop []string) {
 	idx := map[string]int{}
 	for i, f := range rec.Schema().Fields() {
 		idx[f.Name] = i
@@ -387,6 +441,9 @@ func collect(rec arrow.RecordBatch, profiles map[string]map[string]any) {
 	for r := 0; r < int(rec.NumRows()); r++ {
 		prof := make(map[string]any, len(ProfileFields))
 		for _, name := range ProfileFields {
+			if slices.Contains(drop, name) {
+				continue
+			}
 			c, ok := idx[name]
 			if !ok {
 				prof[name] = nil

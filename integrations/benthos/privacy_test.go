@@ -110,8 +110,8 @@ func TestPseudonymizeAndDrop(t *testing.T) {
 	os.Chmod(open, 0o644)
 	for extra, want := range map[string]string{
 		"pseudonymize: " + open + "\n": "lets others read it",
-		"drop: [gendre]\n":              `cannot drop "gendre"`,
-		"drop: [number]\n":              "cannot be dropped",
+		"drop: [gendre]\n":             `cannot drop "gendre"`,
+		"drop: [number]\n":             "cannot be dropped",
 	} {
 		if _, err := newProcessor(t, ts.URL, extra); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err %v, want %q", strings.TrimSpace(extra), err, want)

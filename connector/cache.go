@@ -70,7 +70,7 @@ func (p *Plan) UseCache(ctx context.Context, c Cache, maxAge time.Duration, now 
 		return CacheUse{}, fmt.Errorf("connector: cache answered %d numbers for %d", len(fresh), len(p.Numbers))
 	}
 	before := len(p.Chunks)
-	p.Cached = []string{}
+	p.Cached = Numbers{}
 	upload := make([]int, 0, len(p.Numbers))
 	for i, ok := range fresh {
 		if ok {
@@ -86,7 +86,7 @@ func (p *Plan) UseCache(ctx context.Context, c Cache, maxAge time.Duration, now 
 	p.Chunks = p.Chunks[:0]
 	for i := 0; i < len(upload); i += size {
 		idx := upload[i:min(i+size, len(upload))]
-		nums := make([]string, len(idx))
+		nums := make(Numbers, len(idx))
 		for k, n := range idx {
 			nums[k] = p.Numbers[n]
 		}

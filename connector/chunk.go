@@ -80,7 +80,7 @@ func (j *Job) ensureTask(ctx context.Context, c Chunk, rec ChunkRecord, st *runS
 	if err := ctx.Err(); err != nil {
 		return rec, nil, err // nothing sent: leave no intent behind
 	}
-	rec = ChunkRecord{Hash: c.Hash, Index: c.Index, Numbers: len(c.Numbers), FirstRow: j.Plan.Origin[c.First], State: StateIntent, IntentAt: j.Clock.Now().UTC()}
+	rec = ChunkRecord{Hash: c.Hash, Index: c.Index, Numbers: len(c.Numbers), FirstRow: j.Plan.Origin(c.First), State: StateIntent, IntentAt: j.Clock.Now().UTC()}
 	if err := j.Journal.put(rec); err != nil {
 		return rec, nil, fmt.Errorf("%s: %w", where, err)
 	}
@@ -140,7 +140,7 @@ func (j *Job) putCreated(rec ChunkRecord) error {
 
 // describe names a chunk for errors: its number and where its rows start.
 func (j *Job) describe(c Chunk) string {
-	o := j.Plan.Origin[c.First]
+	o := j.Plan.Origin(c.First)
 	return fmt.Sprintf("chunk %d of %d (%d numbers from %s row %d)", c.Index+1, len(j.Plan.Chunks), len(c.Numbers), o.File, o.Row)
 }
 

@@ -60,12 +60,12 @@ func TestPickFieldSkipsTypesThatHoldNoNumber(t *testing.T) {
 	defer r.Release()
 	plan, err := NewPlan([]Input{{Name: "t", Records: r}}, PlanOptions{})
 	require.NoError(t, err)
-	require.Equal(t, []string{"+41798284651"}, plan.Numbers)
+	require.Equal(t, []string{"+41798284651"}, plan.Numbers.Strings())
 	require.Equal(t, "phone", plan.Inputs[0].Fields[plan.Inputs[0].Column].Name)
 
 	// A CSV with both: the mobile column, and the other named.
 	plan, err = NewPlan([]Input{{Name: "crm.csv", R: strings.NewReader("Name;Phone;Mobile\nA;+41441234567;+41798284651\n")}}, PlanOptions{})
 	require.NoError(t, err)
-	require.Equal(t, []string{"+41798284651"}, plan.Numbers)
+	require.Equal(t, []string{"+41798284651"}, plan.Numbers.Strings())
 	require.Equal(t, []string{"Phone"}, plan.Inputs[0].Candidates)
 }

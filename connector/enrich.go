@@ -409,7 +409,7 @@ func enrich(ctx context.Context, plan *Plan, inputs []Input, idx *ProfileIndex, 
 				nextReject++
 			case rej != nil:
 				return changed(fmt.Sprintf("%s now, rejected as %s before", e164, rej.Reason))
-			case nextNumber >= len(plan.Numbers) || plan.Numbers[nextNumber] != e164:
+			case nextNumber >= len(plan.Numbers) || !sameNumber(plan.Numbers[nextNumber], e164):
 				return changed(fmt.Sprintf("%s is not the number planning read there", e164))
 			default:
 				nextNumber++
@@ -594,4 +594,9 @@ func put[T any](b array.Builder, v T) error {
 	}
 	pb.Append(v)
 	return nil
+}
+
+func sameNumber(n Number, e164 string) bool {
+	m, ok := ParseNumber(e164)
+	return ok && m == n
 }

@@ -224,7 +224,7 @@ func TestEnrichTypedTables(t *testing.T) {
 			path := writeTyped(t, t.TempDir(), ext)
 			plan, err := NewPlan([]Input{openFile(t, path)}, PlanOptions{Region: "FR"})
 			require.NoError(t, err)
-			require.Equal(t, []string{"+41798284651", "+33612345678"}, plan.Numbers)
+			require.Equal(t, []string{"+41798284651", "+33612345678"}, plan.Numbers.Strings())
 			idx := indexOf(t, plan, mem)
 			defer idx.Release()
 			schema, rows := enriched(t, plan, []Input{openFile(t, path)}, idx, EnrichBatchRows)

@@ -59,7 +59,7 @@ func TestReadTables(t *testing.T) {
 			in := writeTable(t, tc.ext)
 			plan, err := NewPlan([]Input{in}, PlanOptions{Region: "CH"})
 			require.NoError(t, err)
-			require.Equal(t, []string{"+41798284651", "+33612345678"}, plan.Numbers)
+			require.Equal(t, []string{"+41798284651", "+33612345678"}, plan.Numbers.Strings())
 			r := tc.firstRow
 			require.Equal(t, []Reject{
 				{File: in.Name, Row: r + 1, Value: "079 828 46 51", Reason: ReasonDuplicate, DuplicateOf: RowRef{File: in.Name, Row: r}},
@@ -74,7 +74,7 @@ func TestReadTables(t *testing.T) {
 			plan, err = NewPlan([]Input{in}, PlanOptions{Region: "CH"})
 			require.NoError(t, err)
 			require.Len(t, plan.Numbers, 5)
-			require.Equal(t, "+41798284651", plan.Numbers[0])
+			require.Equal(t, "+41798284651", plan.Numbers[0].String())
 		})
 	}
 }
@@ -158,7 +158,7 @@ func TestReadRecords(t *testing.T) {
 	}
 	plan, err := NewPlan([]Input{{Name: "pipeline", Records: rr}}, PlanOptions{Region: "CH"})
 	require.NoError(t, err)
-	require.Equal(t, []string{"+41798284651", "+33612345678"}, plan.Numbers)
+	require.Equal(t, []string{"+41798284651", "+33612345678"}, plan.Numbers.Strings())
 	require.Equal(t, []Reject{
 		{File: "pipeline", Row: 2, Value: "079 828 46 51", Reason: ReasonDuplicate, DuplicateOf: RowRef{File: "pipeline", Row: 1}},
 		{File: "pipeline", Row: 3, Value: "", Reason: ReasonEmpty, Detail: "the value is empty"},

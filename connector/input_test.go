@@ -116,7 +116,7 @@ func FuzzReadValues(f *testing.F) {
 			require.Equal(t, lines, plan.Rows)
 		}
 		seen := map[string]bool{}
-		for _, n := range plan.Numbers {
+		for _, n := range plan.Numbers.Strings() {
 			require.False(t, seen[n], "duplicate %s", n)
 			seen[n] = true
 			require.Equal(t, byte('+'), n[0])

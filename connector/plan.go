@@ -20,8 +20,7 @@ const DefaultChunkSize = 20000
 // in first-seen order and cut into upload chunks, and every row that is not
 // uploaded. Rows = Numbers + Rejects + Blank, always.
 type Plan struct {
-	Numbers []string // distinct E.164 numbers, in input order
-	Origin  []RowRef // Origin[i] is the row Numbers[i] was first seen in
+	Numbers Numbers // distinct numbers, in input order
 	Chunks  []Chunk
 	Rejects []Reject
 	Rows    int // input rows read (this shard's), blank ones included
@@ -36,27 +35,38 @@ type Plan struct {
 
 	// Cached lists the numbers UseCache found fresh in a cache, in input
 	// order: they are in Numbers but in no chunk. Nil without a cache.
-	Cached []string
+	Cached Numbers
+
+	// origin[i] is the row Numbers[i] was first seen in (packOrigin), and
+	// names the inputs' names it refers to.
+	origin []uint64
+	names  []string
 }
+
+// Origin is the row Numbers[i] was first seen in.
+func (p *Plan) Origin(i int) RowRef {
+	o := p.origin[i]
+	return RowRef{File: p.names[o>>originRowBits], Row: int(o & (1<<originRowBits - 1))}
+}
+
+// originRowBits of a packed origin hold the row, the rest the input's index.
+const originRowBits = 40
+
+func packOrigin(input, row int) uint64 { return uint64(input)<<originRowBits | uint64(row) }
 
 // Chunk is one upload file's worth of numbers.
 type Chunk struct {
-	Index   int      // 0-based position in the plan
-	Numbers []string // a window of Plan.Numbers (of those not Cached, after UseCache)
-	First   int      // index in Plan.Numbers of Numbers[0]
-	Hash    string   // sha256 of the upload file's bytes, hex
+	Index   int     // 0-based position in the plan
+	Numbers Numbers // a window of Plan.Numbers (of those not Cached, after UseCache)
+	First   int     // index in Plan.Numbers of Numbers[0]
+	Hash    string  // sha256 of the upload file's bytes, hex
 }
 
 // Body is the upload file: one number per line.
 func (c Chunk) Body() []byte {
-	n := 0
-	for _, s := range c.Numbers {
-		n += len(s) + 1
-	}
-	b := make([]byte, 0, n)
-	for _, s := range c.Numbers {
-		b = append(b, s...)
-		b = append(b, '\n')
+	b := make([]byte, 0, 14*len(c.Numbers))
+	for _, n := range c.Numbers {
+		b = append(n.append(b), '\n')
 	}
 	return b
 }
@@ -118,6 +128,21 @@ func (sh Shard) takes(key string) bool {
 	return int(h.Sum64()%uint64(sh.N)) == sh.K-1
 }
 
+// takesNumber is takes of the number's E.164 text, without making it.
+func (sh Shard) takesNumber(n Number) bool {
+	if sh.N <= 1 {
+		return true
+	}
+	var buf [16]byte
+	// FNV-1a, 64 bits, as hash/fnv computes it.
+	h := uint64(14695981039346656037)
+	for _, c := range n.append(buf[:0]) {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return int(h%uint64(sh.N)) == sh.K-1
+}
+
 // NewPlan reads every input, normalises and deduplicates its values and cuts
 // the distinct numbers into chunks. Numbers are deduplicated across inputs.
 // With a Shard, every input is still read whole (duplicates are found across
@@ -133,53 +158,32 @@ func NewPlan(inputs []Input, opts PlanOptions) (*Plan, error) {
 	if opts.Shard.N > 1 && (opts.Shard.K < 1 || opts.Shard.K > opts.Shard.N) {
 		return nil, fmt.Errorf("connector: shard %d/%d: want 1 <= K <= N", opts.Shard.K, opts.Shard.N)
 	}
-	norm, err := NewNormalizer(opts.Region)
+	if _, err := NewNormalizer(opts.Region); err != nil {
+		return nil, err
+	}
+	p := &Plan{Options: PlanOptions{Region: strings.ToUpper(opts.Region), ChunkSize: size, Shard: opts.Shard, Privacy: opts.Privacy}}
+	for _, in := range inputs {
+		p.names = append(p.names, in.Name)
+	}
+	pl, err := newPlanner(p, p.names, planWorkers())
 	if err != nil {
 		return nil, err
 	}
-	sh := opts.Shard
-	p := &Plan{Options: PlanOptions{Region: strings.ToUpper(opts.Region), ChunkSize: size, Shard: sh, Privacy: opts.Privacy}}
-	first := map[string]RowRef{} // number → the row it was first seen in, all shards
-	for _, in := range inputs {
+	for i, in := range inputs {
 		src := Source{Name: in.Name}
+		add := pl.add(i)
 		err := readValues(in, &src, func(row int, value string, blank bool) {
 			src.Rows++
-			ref := RowRef{File: in.Name, Row: row}
-			if blank {
-				if sh.takes(ref.key()) {
-					p.Rows++
-					p.Blank++
-				}
-				return
-			}
-			e164, reason := norm.Normalize(value)
-			if reason != "" {
-				if sh.takes(ref.key()) {
-					p.Rows++
-					p.Rejects = append(p.Rejects, Reject{File: in.Name, Row: row, Value: cut(value), Reason: reason, Detail: norm.detail(value, reason)})
-				}
-				return
-			}
-			orig, dup := first[e164]
-			if !dup {
-				first[e164] = ref
-			}
-			if !sh.takes(e164) {
-				return
-			}
-			p.Rows++
-			if dup {
-				p.Rejects = append(p.Rejects, Reject{File: in.Name, Row: row, Value: cut(value), Reason: ReasonDuplicate, DuplicateOf: orig})
-				return
-			}
-			p.Numbers = append(p.Numbers, e164)
-			p.Origin = append(p.Origin, ref)
+			add(row, value, blank)
 		})
+		pl.send() // a batch holds rows of one input
 		if err != nil {
+			pl.finish()
 			return nil, err
 		}
 		p.Inputs = append(p.Inputs, src)
 	}
+	pl.finish()
 	for i := 0; i < len(p.Numbers); i += size {
 		nums := p.Numbers[i:min(i+size, len(p.Numbers))]
 		c := Chunk{Index: len(p.Chunks), Numbers: nums, First: i}
@@ -214,14 +218,12 @@ func (p *Plan) pseudonymizer() *privacy.Pseudonymizer { return p.Options.Privacy
 
 // cacheKeys are the keys the plan's numbers have in a cache: the cache
 // holds what the outputs hold, so with a Pseudonymizer their pseudonyms.
-func (p *Plan) cacheKeys(numbers []string) []string {
-	ps := p.pseudonymizer()
-	if ps == nil {
-		return numbers
-	}
-	keys := make([]string, len(numbers))
-	for i, n := range numbers {
-		keys[i] = ps.Number(n)
+func (p *Plan) cacheKeys(numbers Numbers) []string {
+	keys := numbers.Strings()
+	if ps := p.pseudonymizer(); ps != nil {
+		for i, n := range keys {
+			keys[i] = ps.Number(n)
+		}
 	}
 	return keys
 }

@@ -23,13 +23,13 @@ func TestShardsUnionToTheWhole(t *testing.T) {
 	for k := 1; k <= 3; k++ {
 		p := read(Shard{K: k, N: 3})
 		require.NotEmpty(t, p.Numbers, "shard %d has work", k)
-		nums = append(nums, p.Numbers...)
+		nums = append(nums, p.Numbers.Strings()...)
 		rejects = append(rejects, p.Rejects...)
 		rows += p.Rows
 		blank += p.Blank
 	}
 	sortedCopy := func(s []string) []string { s = append([]string(nil), s...); sort.Strings(s); return s }
-	require.Equal(t, sortedCopy(whole.Numbers), sortedCopy(nums))
+	require.Equal(t, sortedCopy(whole.Numbers.Strings()), sortedCopy(nums))
 	sort.Slice(rejects, func(i, j int) bool { return rejects[i].Row < rejects[j].Row })
 	require.Equal(t, whole.Rejects, rejects)
 	require.Equal(t, whole.Rows, rows)

@@ -51,7 +51,7 @@ func TestExcelTextForm(t *testing.T) {
 	in := "Name;Mobile\nAnna;=\"0798284653\"\nBen;\"=\"\"x\"\"\"\nCleo;=\"079 828 46 51\"\n"
 	plan, err := NewPlan([]Input{{Name: "crm.csv", R: strings.NewReader(in)}}, PlanOptions{Region: "CH"})
 	require.NoError(t, err)
-	require.Equal(t, []string{"+41798284653", "+41798284651"}, plan.Numbers)
+	require.Equal(t, []string{"+41798284653", "+41798284651"}, plan.Numbers.Strings())
 	require.Len(t, plan.Rejects, 1)
 	require.Equal(t, `="x"`, plan.Rejects[0].Value, "an = inside a quoted field stays")
 

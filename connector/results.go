@@ -75,7 +75,7 @@ func (j *Job) keep(c Chunk, taskID string, updatedAt time.Time, xlsx string) (dr
 			err = errors.Join(err, rerr)
 		}
 	}()
-	opts := append([]arrowconv.Option{arrowconv.WithTask(taskID, updatedAt), arrowconv.WithExpected(c.Numbers), arrowconv.WithAllocator(j.mem())}, j.ReaderOptions...)
+	opts := append([]arrowconv.Option{arrowconv.WithTask(taskID, updatedAt), arrowconv.WithExpected(c.Numbers.Strings()), arrowconv.WithAllocator(j.mem())}, j.ReaderOptions...)
 	r, err := arrowconv.OpenFile(xlsx, opts...)
 	if err != nil {
 		return 0, unreadableResult(err)

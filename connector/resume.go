@@ -39,7 +39,7 @@ func (j *Job) adopt() error {
 	}
 	for hash, rec := range found {
 		c := want[hash]
-		adopted := ChunkRecord{Hash: hash, Index: c.Index, Numbers: len(c.Numbers), FirstRow: j.Plan.Origin[c.First],
+		adopted := ChunkRecord{Hash: hash, Index: c.Index, Numbers: len(c.Numbers), FirstRow: j.Plan.Origin(c.First),
 			State: StateCreated, TaskID: rec.TaskID, CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt}
 		if err := j.Journal.put(adopted); err != nil {
 			return fmt.Errorf("%s: %w", j.describe(c), err)

@@ -102,7 +102,7 @@ func TestRunEndToEnd(t *testing.T) {
 	require.Equal(t, in.lines, plan.Rows)
 	require.Equal(t, in.blank, plan.Blank)
 	require.Equal(t, plan.Rows, len(plan.Numbers)+len(plan.Rejects)+plan.Blank)
-	require.Equal(t, in.distinct, plan.Numbers)
+	require.Equal(t, in.distinct, plan.Numbers.Strings())
 	got := map[int]Reason{}
 	for _, r := range plan.Rejects {
 		got[r.Row] = r.Reason

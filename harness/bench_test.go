@@ -202,7 +202,7 @@ func BenchmarkPlanCache(b *testing.B) {
 		p := plan(b)
 		b.ResetTimer()
 		for b.Loop() {
-			_, err := d.Fresh(ctx, p.Numbers, now.Add(-30*24*time.Hour))
+			_, err := d.Fresh(ctx, p.Numbers.Strings(), now.Add(-30*24*time.Hour))
 			require.NoError(b, err)
 		}
 	})

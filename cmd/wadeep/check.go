@@ -390,7 +390,7 @@ func printDryRun(env *cliEnv, p *connector.Plan) {
 	w := env.stderr
 	fmt.Fprintf(w, "dry run: nothing was called\n")
 	for _, c := range p.Chunks {
-		o := p.Origin[c.First]
+		o := p.Origin(c.First)
 		fmt.Fprintf(w, "  chunk %d: %s, from %s row %d, sha256 %s\n", c.Index+1, plural(len(c.Numbers), "number"), o.File, o.Row, c.Hash[:12])
 	}
 	fmt.Fprintf(w, "rows in: %d; distinct numbers to check: %d; %s\n", p.Rows, len(p.Numbers), rejectLine(p))

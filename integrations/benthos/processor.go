@@ -369,8 +369,8 @@ func (p *Processor) run(ctx context.Context, values []*string) (map[string]map[s
 	for i := range at {
 		rows[at[i]].reason = string(connector.ReasonEmpty) // blank unless met below
 	}
-	for i, ref := range plan.Origin {
-		rows[at[ref.Row-1]] = row{number: plan.Numbers[i]}
+	for i, n := range plan.Numbers {
+		rows[at[plan.Origin(i).Row-1]] = row{number: n.String()}
 	}
 	for _, r := range plan.Rejects {
 		if r.Reason == connector.ReasonDuplicate {

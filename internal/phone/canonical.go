@@ -13,6 +13,9 @@ type Canonical struct {
 	cc    int32
 	nn    uint64
 	codes map[int]bool // calling code → known, memoised
+	// valid runs IsValidNumber's rules as DFAs: the library's regular
+	// expressions were most of planning's time and garbage.
+	valid CountryOf
 }
 
 // NewCanonical returns a Canonical.
@@ -54,12 +57,16 @@ func (c *Canonical) Valid(v string) (e string, ok bool) {
 	if rest == "" || rest[0] == '0' {
 		return "", false // a leading zero is kept apart by the parser (Italy): let it
 	}
-	var nn uint64
-	for i := 0; i < len(rest); i++ {
-		nn = nn*10 + uint64(rest[i]-'0')
+	valid, sure := c.valid.Valid(code, []byte(rest))
+	if !sure {
+		var nn uint64
+		for i := 0; i < len(rest); i++ {
+			nn = nn*10 + uint64(rest[i]-'0')
+		}
+		c.cc, c.nn = int32(code), nn
+		valid = phonenumbers.IsValidNumber(&c.num)
 	}
-	c.cc, c.nn = int32(code), nn
-	if !phonenumbers.IsValidNumber(&c.num) {
+	if !valid {
 		// The full parse may still rewrite it into a valid number (some
 		// regions' metadata transforms national numbers, e.g. +672 Norfolk
 		// Island): let it decide.

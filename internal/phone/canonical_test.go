@@ -38,3 +38,35 @@ func TestCanonicalAgreesWithParse(t *testing.T) {
 	}
 	require.Greater(t, fast, len(values)/2, "most canonical values take the fast path")
 }
+
+// BenchmarkValid compares CountryOf.Valid with the library's IsValidNumber,
+// which the canonical fast path called before, on the same numbers.
+//
+//	go test ./internal/phone -run '^$' -bench BenchmarkValid
+func BenchmarkValid(b *testing.B) {
+	numbers := []struct {
+		code int
+		nsn  string
+	}{{41, "798284651"}, {1, "2025550123"}, {44, "7911123456"}, {49, "15123456789"}, {33, "612345678"}, {91, "9876543210"}, {55, "11987654321"}, {7, "9161234567"}}
+	b.Run("impl=library", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			n := numbers[i%len(numbers)]
+			cc, nn := int32(n.code), uint64(0)
+			for _, c := range n.nsn {
+				nn = nn*10 + uint64(c-'0')
+			}
+			if !phonenumbers.IsValidNumber(&phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn}) {
+				b.Fatal(n)
+			}
+		}
+	})
+	b.Run("impl=dfa", func(b *testing.B) {
+		c := NewCountryOf()
+		for i := 0; b.Loop(); i++ {
+			n := numbers[i%len(numbers)]
+			if ok, sure := c.Valid(n.code, []byte(n.nsn)); !ok || !sure {
+				b.Fatal(n)
+			}
+		}
+	})
+}

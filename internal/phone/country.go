@@ -27,6 +27,7 @@ import (
 // Not safe for concurrent use.
 type CountryOf struct {
 	codes [1000]*callingCode // by calling code, resolved on first use
+	valid [1000]*validity    // by calling code, for Valid, resolved on first use
 	meta  map[string]*phonenumbers.PhoneMetadata
 	// nonGeo is metadata of non-geographic codes (region "001") by code.
 	nonGeo map[int32]*phonenumbers.PhoneMetadata
@@ -208,6 +209,12 @@ func newRegionRule(region string, m *phonenumbers.PhoneMetadata) (regionRule, bo
 		r.leading = d
 		return r, true
 	}
+	return newTypedRule(region, m)
+}
+
+// newTypedRule is the rule of a region's number types (no leading digits).
+func newTypedRule(region string, m *phonenumbers.PhoneMetadata) (regionRule, bool) {
+	r := regionRule{region: region}
 	ok := true
 	desc := func(d *phonenumbers.PhoneNumberDesc) numberDesc {
 		if d == nil {

@@ -86,7 +86,8 @@ func (c *dfaCase) check(t *testing.T, d *digitDFA, s string) {
 // the number's own calling code, every pattern of its regions on the
 // national number; and one pattern picked by pick on the whole number, with
 // a DFA kept across inputs and a fresh one. Then CountryOf's answer for an
-// E.164-length number against the library's. Seeded with real numbers of many regions
+// E.164-length number against the library's, and Valid's against
+// IsValidNumber. Seeded with real numbers of many regions
 // and every region's example numbers.
 //
 //	go test ./internal/phone -run '^$' -fuzz FuzzCountryDFA -fuzztime 1m
@@ -161,6 +162,21 @@ func FuzzCountryDFA(f *testing.F) {
 		}
 		if got, want := countries.Lookup([]byte(number)), LibraryRegion(number); got != want {
 			t.Fatalf("Lookup(%q) = %q, the library says %q", number, got, want)
+		}
+
+		// Valid, for the number's digits read as a calling code and a
+		// national number without a leading zero, against IsValidNumber.
+		for l := 1; l <= 3 && l < len(digits); l++ {
+			if digits[l] == '0' {
+				continue
+			}
+			code, _ := strconv.Atoi(string(digits[:l]))
+			nn, _ := strconv.ParseUint(string(digits[l:]), 10, 64)
+			cc := int32(code)
+			want := phonenumbers.IsValidNumber(&phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn})
+			if got, sure := countries.Valid(code, digits[l:]); sure && got != want {
+				t.Fatalf("Valid(+%d %s) = %v, IsValidNumber says %v", code, digits[l:], got, want)
+			}
 		}
 	})
 }

@@ -98,6 +98,10 @@ The field `+"`skin_color`"+` of the upstream is never carried.`).
 				Description("Least time the upstream takes to export a result after its last number; a negative duration for an instant sandbox."),
 			service.NewStringField("pseudonymize").Default("").
 				Description("Path of a key file (at least 32 bytes, not readable by others): the message's number and the profile's `number` become the number's HMAC-SHA-256 under the key, in lower-case hex (stable, so tables still join). Empty keeps numbers in clear."),
+			service.NewStringField("cache").Default("").
+				Description("A DuckDB file of profiles (e.g. one `wadeep check --out FILE.duckdb` wrote): numbers with a fresh profile in it are served from it, not uploaded, and every batch's new results are merged into it. Empty: no cache."),
+			service.NewDurationField("max_age").Default("720h").
+				Description("With `cache`: how old a served profile may be."),
 			service.NewStringListField("drop").Default([]any{}).
 				Description("Profile fields to leave out of every message (e.g. `gender`, `age_min`, `age_max`, `hair_color`); `number` cannot be dropped."),
 		)
@@ -124,6 +128,7 @@ type Processor struct {
 	opts     connector.PlanOptions
 	parallel int
 	poll     connector.PollPolicy
+	cache    *profileCache // nil without one
 }
 
 // NewProcessor reads the processor's config.
@@ -188,6 +193,23 @@ func NewProcessor(conf *service.ParsedConfig, mgr *service.Resources) (*Processo
 	}
 	if err := os.MkdirAll(p.stateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("wadeep: state_dir: %w", err)
+	}
+	cachePath, err := conf.FieldString("cache")
+	if err != nil {
+		return nil, err
+	}
+	if cachePath != "" {
+		maxAge, err := conf.FieldDuration("max_age")
+		if err != nil {
+			return nil, err
+		}
+		keyID := ""
+		if ps := p.opts.Privacy.Pseudonymizer; ps != nil {
+			keyID = ps.KeyID()
+		}
+		if p.cache, err = openCache(context.Background(), cachePath, maxAge, keyID); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -257,8 +279,13 @@ func (p *Processor) ProcessBatch(ctx context.Context, batch service.MessageBatch
 	return []service.MessageBatch{batch}, nil
 }
 
-// Close releases nothing: journals are closed after each batch.
-func (p *Processor) Close(context.Context) error { return nil }
+// Close closes the cache; journals are closed after each batch.
+func (p *Processor) Close(context.Context) error {
+	if p.cache != nil {
+		return p.cache.close()
+	}
+	return nil
+}
 
 // value reads the number at the configured field, or nil.
 func (p *Processor) value(doc map[string]any) *string {
@@ -379,7 +406,16 @@ func (p *Processor) run(ctx context.Context, values []*string) (map[string]map[s
 		}
 		rows[at[r.Row-1]] = row{reason: string(r.Reason)}
 	}
-	if len(plan.Chunks) == 0 {
+	if p.cache != nil {
+		use, err := p.cache.use(ctx, plan)
+		if err != nil {
+			return nil, nil, err
+		}
+		if use.Numbers > 0 {
+			p.log.Debugf("wadeep: %d numbers served from the cache, %d tasks spared", use.Numbers, use.Tasks)
+		}
+	}
+	if len(plan.Numbers) == 0 {
 		return nil, rows, nil
 	}
 	profiles, err := p.runJob(ctx, plan)
@@ -395,20 +431,39 @@ func (p *Processor) runJob(ctx context.Context, plan *connector.Plan) (map[strin
 	}
 	defer journal.Close()
 	profiles := make(map[string]map[string]any, len(plan.Numbers))
+	var back backlog
+	defer back.release()
 	job := &connector.Job{Client: p.client, Plan: plan, Journal: journal, Parallel: p.parallel, Poll: p.poll,
 		Out: func(rec arrow.RecordBatch) error {
 			collect(rec, profiles, plan.Options.Privacy.Drop)
+			if p.cache != nil && !fromCache(rec) {
+				back.add(rec)
+			}
 			return nil
 		},
 		ChunkDone: func(c connector.ChunkDone) error {
 			p.log.Infof("wadeep: chunk %d of %d: task %s, %d numbers (resumed %t, %d creations and %d status calls charged)",
 				c.Index+1, len(plan.Chunks), c.TaskID, c.Numbers, c.Resumed, c.Creates, c.Statuses)
+			back.chunkDone(c)
 			return nil
 		},
 	}
+	if p.cache != nil {
+		job.Cache = p.cache
+	}
+	schema, err := job.Schema()
+	if err != nil {
+		return nil, err
+	}
+	back.schema = schema
 	sum, err := job.Run(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if p.cache != nil {
+		if err := p.cache.merge(ctx, &back); err != nil {
+			return nil, err
+		}
 	}
 	p.log.Debugf("wadeep: batch of %d numbers: %d tasks, %d created, %d resumed, %d charged calls",
 		len(plan.Numbers), sum.Tasks, sum.Created, sum.Resumed, sum.Calls.Charged())
@@ -425,6 +480,16 @@ func batchID(client *connector.Client, plan *connector.Plan) string {
 		fmt.Fprintln(h, c.Hash)
 	}
 	return "batch-" + hex.EncodeToString(h.Sum(nil))[:20]
+}
+
+// fromCache reports whether a batch came from the cache: a job with a cache
+// gives batches all of one source.
+func fromCache(rec arrow.RecordBatch) bool {
+	idx := rec.Schema().FieldIndices(connector.ColSource)
+	if len(idx) != 1 || rec.NumRows() == 0 {
+		return false
+	}
+	return value(rec.Column(idx[0]), 0) == connector.SourceCache
 }
 
 // collect adds the profile fields of each row of rec to profiles, but the

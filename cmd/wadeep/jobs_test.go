@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +19,20 @@ import (
 	"github.com/wadeep/wadeep/connector"
 	"github.com/wadeep/wadeep/emulator"
 )
+
+// numberLines is n valid Swiss mobile numbers from first on, a line each.
+func numberLines(first, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "+417982%05d\n", first+i)
+	}
+	return b.String()
+}
+
+func writeNumbers(t *testing.T, path string, first, n int) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, []byte(numberLines(first, n)), 0o600))
+}
 
 // jobsEnv runs check against a fast sandbox with the journals in their
 // default place, under a private XDG_STATE_HOME.
@@ -43,7 +58,7 @@ func (e *jobsEnv) api() []string {
 // input writes n Swiss numbers from first on to name.
 func (e *jobsEnv) input(name string, first, n int) string {
 	path := filepath.Join(e.dir, name)
-	writeLines(e.t, path, swissNumbers(first, n))
+	writeNumbers(e.t, path, first, n)
 	return path
 }
 
@@ -155,7 +170,7 @@ func TestJobsListsAndRemoves(t *testing.T) {
 	lockOf := func(dir string) func() {
 		// A journal opened by a run in this process holds its lock as
 		// another process would: flock locks are per open file.
-		plan, err := connector.NewPlan([]connector.Input{{Name: b, R: strings.NewReader(strings.Join(swissNumbers(100, 30), "\n") + "\n")}}, connector.PlanOptions{})
+		plan, err := connector.NewPlan([]connector.Input{{Name: b, R: strings.NewReader(numberLines(100, 30))}}, connector.PlanOptions{})
 		require.NoError(t, err)
 		client, err := connector.NewClient(e.url, emulator.DefaultAPIKey, "u")
 		require.NoError(t, err)
@@ -295,7 +310,7 @@ func TestCheckForgetNotOnFailure(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "n.txt")
-	writeLines(t, in, swissNumbers(0, 40))
+	writeNumbers(t, in, 0, 40)
 	state := filepath.Join(dir, "state")
 	code, _, stderr := cli(t, "", "check", in, "--api-url", srv.URL, "--api-key", emulator.DefaultAPIKey, "--user-id", "u",
 		"--poll-floor", "10ms", "--export-min", "0", "--chunk-size", "25", "--parallel", "1", "--state", state,

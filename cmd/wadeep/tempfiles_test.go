@@ -265,8 +265,7 @@ func TestFailedRunsLeaveNoTempFiles(t *testing.T) {
 		t.Parallel()
 		// The sandbox serves a result workbook with an age that is not one.
 		sb := emulator.New(emulator.WithSpeed(4000), emulator.WithStartDelay(0), emulator.WithExportDelay(0), emulator.WithSeed(5))
-		numbers := swissNumbers(0, 10)
-		bad := badResult(t, numbers)
+		bad := badResult(t, strings.Fields(numberLines(0, 10)))
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			if kindOf(req) == "download" {
 				w.Header().Set("Content-Length", itoa(len(bad)))
@@ -279,7 +278,7 @@ func TestFailedRunsLeaveNoTempFiles(t *testing.T) {
 		e := &crashEnv{t: t}
 		r := newTempRoot(t)
 		input := filepath.Join(r.root, "numbers.txt")
-		writeLines(t, input, numbers)
+		writeNumbers(t, input, 0, 10)
 		cmd := r.env(e.command("check", input, "--api-url", srv.URL, "--user-id", "u", "--poll-floor", "20ms", "--export-min", "0",
 			"--out", filepath.Join(r.out, "profiles.parquet")))
 		out, err := cmd.CombinedOutput()

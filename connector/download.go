@@ -57,6 +57,12 @@ func (c *Client) Download(ctx context.Context, taskID, resultURL string, w io.Wr
 		err = fmt.Errorf("got %d of %d bytes", n, resp.ContentLength)
 	}
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			// Stopped by the caller (Ctrl-C, a timeout), not cut: say so
+			// in a way errors.Is sees, so that the run reports an
+			// interruption rather than a failed download.
+			return n, &APIError{Op: op, TaskID: taskID, Err: fmt.Errorf("download stopped: %w", cerr)}
+		}
 		c.calls.addError(0)
 		return n, &APIError{Op: op, TaskID: taskID, Err: fmt.Errorf("%w: download cut: %v", ErrTransport, redactURLError(err))}
 	}

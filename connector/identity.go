@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 )
 
@@ -38,14 +37,11 @@ func jobRecordOf(plan *Plan, client *Client) JobRecord {
 // directory: $XDG_STATE_HOME/wadeep/jobs/ID, or ~/.local/state/wadeep/jobs/ID.
 // ID is a hash of the API URL, user, options and chunk contents, so the same
 // command run again finds the same directory and resumes.
+// ListJobs lists them; RemoveJob deletes one.
 func DefaultStateDir(plan *Plan, client *Client) (string, error) {
-	base := os.Getenv("XDG_STATE_HOME")
-	if base == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("connector: no state directory given and no home directory: %w", err)
-		}
-		base = filepath.Join(home, ".local", "state")
+	jobs, err := DefaultJobsDir()
+	if err != nil {
+		return "", err
 	}
 	job := jobRecordOf(plan, client)
 	h := sha256.New()
@@ -53,5 +49,5 @@ func DefaultStateDir(plan *Plan, client *Client) (string, error) {
 	for _, c := range job.Chunks {
 		fmt.Fprintln(h, c)
 	}
-	return filepath.Join(base, "wadeep", "jobs", hex.EncodeToString(h.Sum(nil))[:16]), nil
+	return filepath.Join(jobs, hex.EncodeToString(h.Sum(nil))[:16]), nil
 }

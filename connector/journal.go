@@ -14,6 +14,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/wadeep/wadeep/internal/fsx"
+	"github.com/wadeep/wadeep/sink"
 )
 
 // ChunkState is how far one chunk has got; it only moves forward.
@@ -101,18 +102,45 @@ func (j *Journal) Dir() string { return j.dir }
 // Close releases the journal's lock.
 func (j *Journal) Close() error { return j.lock.Close() }
 
-// lockJournal takes the journal's lock file without waiting: one process
-// at a time works in a journal.
+// lockWait is how long lockJournal waits for a lock another process
+// holds before it calls the journal in use: long enough for the instant a
+// listing of jobs holds it (see lockHeld), far shorter than any run.
+const lockWait = 250 * time.Millisecond
+
+// lockJournal takes the journal's lock file: one process at a time works in
+// a journal. A lock another run holds is an error that wraps ErrInUse.
 func lockJournal(dir string) (*flock.Flock, error) {
-	lock := flock.New(filepath.Join(dir, "lock"), flock.SetPermissions(0o600))
-	ok, err := lock.TryLock()
+	path := filepath.Join(dir, "lock")
+	deadline := time.Now().Add(lockWait)
+	for {
+		lock := flock.New(path, flock.SetPermissions(0o600))
+		ok, err := lock.TryLock()
+		if err != nil {
+			return nil, fmt.Errorf("connector: journal %s: cannot take its lock: %w", dir, err)
+		}
+		if ok && !sameLockFile(lock, path) {
+			// RemoveJob removed the file while this one waited on it: the
+			// lock is on a file no one else will find. Take the new one.
+			lock.Close()
+			ok = false
+		} else if ok {
+			return lock, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("connector: journal %s is %w", dir, ErrInUse)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// sameLockFile reports whether the file lock holds is still the one at path.
+func sameLockFile(lock *flock.Flock, path string) bool {
+	held, err := lock.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("connector: journal %s: cannot take its lock: %w", dir, err)
+		return false
 	}
-	if !ok {
-		return nil, fmt.Errorf("connector: journal %s is in use by another wadeep run", dir)
-	}
-	return lock, nil
+	cur, err := os.Stat(path)
+	return err == nil && os.SameFile(held, cur)
 }
 
 // sweep removes the temporary files a killed run left in the journal (a
@@ -122,6 +150,7 @@ func lockJournal(dir string) (*flock.Flock, error) {
 func (j *Journal) sweep() {
 	for _, d := range []string{j.dir, filepath.Join(j.dir, "chunks"), filepath.Join(j.dir, "results")} {
 		fsx.SweepStale(d, 0, fsx.TempPrefix, ".download-")
+		fsx.SweepStaleDirs(d, 0, sink.TempPrefix) // a kept result's writer (keep)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wadeep/wadeep/sink"
 )
 
 // openTestJournal opens a journal for a fixed small job in dir.
@@ -61,6 +63,11 @@ func TestJournalSweepsLeftovers(t *testing.T) {
 	for _, p := range append(leftovers, kept...) {
 		require.NoError(t, os.WriteFile(p, []byte("x"), 0o600))
 	}
+	// A kept result's writer killed mid-write leaves its private directory.
+	sinkDir := filepath.Join(results, sink.TempPrefix+"444")
+	require.NoError(t, os.Mkdir(sinkDir, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(sinkDir, "h1.arrow-5.tmp"), []byte("x"), 0o600))
+	leftovers = append(leftovers, sinkDir)
 	// Fresh files too: under the lock, no other process can be writing them.
 	now := time.Now()
 	require.NoError(t, os.Chtimes(leftovers[0], now, now))
@@ -70,6 +77,7 @@ func TestJournalSweepsLeftovers(t *testing.T) {
 	defer j.Close()
 	for _, p := range leftovers {
 		require.NoFileExists(t, p)
+		require.NoDirExists(t, p)
 	}
 	for _, p := range kept {
 		require.FileExists(t, p)

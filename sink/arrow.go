@@ -62,7 +62,7 @@ func newIPC(out io.Writer, schema *arrow.Schema, cols []column, cfg config) (*ip
 		e.fw = fw
 		return e, nil
 	}
-	spill, err := os.CreateTemp(cfg.tempDir, tempPrefix+"*.arrows")
+	spill, err := os.CreateTemp(cfg.tempDir, "spill-*.arrows") // a private directory (see newStream)
 	if err != nil {
 		return nil, fmt.Errorf("sink: arrow: spill file: %w", err)
 	}

@@ -15,10 +15,14 @@ import (
 
 var errAborted = errors.New("sink: writer aborted")
 
-// tempPrefix starts the name of every temporary file a sink makes beside its
-// output (the output itself until Close, Arrow spill files, CheckPath's
-// probe), so that a later Create can sweep those a hard kill left behind.
-const tempPrefix = ".wadeep-sink-"
+// TempPrefix starts the name of the private temporary directory a File
+// makes beside its output (see Create), and of those a Stream makes for
+// its spill files, so that a later Create, or a journal's sweep, can remove
+// those a hard kill left behind. Earlier versions named loose temporary
+// files so; they are swept too.
+const TempPrefix = ".wadeep-sink-"
+
+const tempPrefix = TempPrefix
 
 // staleAge is how old a sink's temporary file must be before Create sweeps
 // it. A live File refreshes its temporary file's modification time as it
@@ -31,14 +35,15 @@ const staleAge = 24 * time.Hour
 const touchEvery = time.Minute
 
 // File is a Writer to a path that appears only when Close succeeds: batches
-// go to a hidden temporary file in the same directory, which Close renames
-// over path. A failed or abandoned run never leaves a half-written file that
-// looks complete. It is not safe for concurrent use.
+// go to a temporary file in a private directory beside path, which Close
+// renames over path. A failed or abandoned run never leaves a half-written
+// file that looks complete. It is not safe for concurrent use.
 //
 // The file is created with mode 0600, because its rows are personal data;
 // change the mode after Close to share it.
 type File struct {
 	path    string
+	dir     string // the private temporary directory, removed by Close and Abort
 	tmp     *fsx.Temp
 	s       *Stream
 	touched time.Time
@@ -51,9 +56,20 @@ var _ Writer = (*File)(nil)
 // Create returns a File writing schema to path, in the format named by the
 // path's extension (see FormatFromPath). The schema is checked as by New
 // before anything is created on disk. Call Close to commit the file, or
-// Abort to discard it; until then a temporary file exists next to path.
-// Create first removes the temporary files that sinks killed a day or more
-// ago left in path's directory.
+// Abort to discard it; until then a private temporary directory (TempPrefix
+// and a random name, mode 0700) exists next to path, holding the file
+// (mode 0600) and any spill files. Create first removes the temporary
+// directories and files that sinks killed a day or more ago left in path's
+// directory.
+//
+// Why a directory of its own beside path: beside, on the same file system,
+// so that Close's rename into path is atomic (a file in the system's temp
+// directory could not be renamed across file systems); private, so that
+// whatever goes into it (the output, the Arrow spill, excelize's buffers,
+// made with whatever modes their code picks) is out of other users' reach
+// even when path is in a shared directory such as /tmp; and one per writer,
+// so that Close and Abort remove everything it made in one step, and a
+// sweep removes one leftover per killed writer.
 func Create(path string, schema *arrow.Schema, opts ...Option) (*File, error) {
 	format, err := FormatFromPath(path)
 	if err != nil {
@@ -64,18 +80,31 @@ func Create(path string, schema *arrow.Schema, opts ...Option) (*File, error) {
 	}
 	cfg := newConfig(opts)
 	dir := filepath.Dir(path)
-	cfg.tempDir = dir // spill next to the output: the disk the user chose for it
 	// Best effort: a leftover that cannot be removed only wastes space.
 	fsx.SweepStale(dir, staleAge, tempPrefix)
-	tmp, err := fsx.CreateTemp(dir, tempPrefix+filepath.Base(path)+"-", ".tmp")
+	fsx.SweepStaleDirs(dir, staleAge, tempPrefix)
+	priv, err := os.MkdirTemp(dir, tempPrefix+"*")
 	if err != nil {
 		return nil, fmt.Errorf("sink: create %s: %w", path, err)
 	}
+	cfg.tempDir = priv // spill next to the output: the disk the user chose for it
+	tmp, err := fsx.CreateTemp(priv, filepath.Base(path)+"-", ".tmp")
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("sink: create %s: %w", path, err), removeDir(priv))
+	}
 	s, err := newStream(tmp, format, schema, cfg)
 	if err != nil {
-		return nil, errors.Join(err, tmp.Discard())
+		return nil, errors.Join(err, tmp.Discard(), removeDir(priv))
 	}
-	return &File{path: path, tmp: tmp, s: s, touched: time.Now()}, nil
+	return &File{path: path, dir: priv, tmp: tmp, s: s, touched: time.Now()}, nil
+}
+
+// removeDir removes a private temporary directory and all in it.
+func removeDir(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("sink: %w", err)
+	}
+	return nil
 }
 
 // Write writes rec; see Writer.
@@ -114,12 +143,13 @@ func (f *File) Close() error {
 	}
 	f.done = true
 	if err := f.s.Close(); err != nil {
-		f.err = errors.Join(err, f.tmp.Discard())
+		f.err = errors.Join(err, f.tmp.Discard(), removeDir(f.dir))
 		return f.err
 	}
 	if err := f.tmp.Commit(f.path); err != nil {
 		f.err = fmt.Errorf("sink: %s: %w", f.path, err)
 	}
+	f.err = errors.Join(f.err, removeDir(f.dir))
 	return f.err
 }
 
@@ -134,13 +164,13 @@ func (f *File) Abort() error {
 	}
 	f.done = true
 	f.err = errAborted
-	return errors.Join(f.s.Abort(), f.tmp.Discard())
+	return errors.Join(f.s.Abort(), f.tmp.Discard(), removeDir(f.dir))
 }
 
 // CheckPath checks, without leaving anything behind, that Create could
 // write path: its extension names a format, its directory exists and is a
 // directory, path is not itself a directory, and a file can be created in
-// the directory (a temporary one is, and removed). Call it before work that
+// the directory (a temporary directory is, and removed). Call it before work that
 // is costly to repeat, so that a bad output path fails first. The error
 // names path and what is wrong; it wraps ErrUnknownFormat, fs.ErrNotExist or
 // the cause from the file system.
@@ -161,11 +191,12 @@ func CheckPath(path string) error {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return fmt.Errorf("sink: %s: is a directory", path)
 	}
-	tmp, err := fsx.CreateTemp(dir, tempPrefix+"check-", "")
+	// The probe is what Create makes first: its private directory.
+	probe, err := os.MkdirTemp(dir, tempPrefix+"check-*")
 	if err != nil {
 		return fmt.Errorf("sink: %s: cannot create files in directory %s: %w", path, dir, cause(err))
 	}
-	if err := tmp.Discard(); err != nil {
+	if err := os.Remove(probe); err != nil {
 		return fmt.Errorf("sink: %s: cannot remove files in directory %s: %w", path, dir, cause(err))
 	}
 	return nil

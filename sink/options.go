@@ -14,7 +14,7 @@ type config struct {
 	compression compress.Compression
 	sheet       string
 	header      bool
-	tempDir     string // where spill files go; "" is os.TempDir
+	tempDir     string // a private directory for spill files; "" makes one in os.TempDir when needed
 }
 
 func newConfig(opts []Option) config {

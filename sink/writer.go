@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/wadeep/wadeep/internal/fsx"
 )
 
 // Writer streams record batches into one output; it is what code that only
@@ -47,6 +50,10 @@ type Stream struct {
 	rows   int64
 	err    error // first error; sticks
 	closed bool
+	// tempDir is the private directory this Stream made for its spill
+	// files, removed when it ends; "" when it made none (a File's Stream
+	// spills into the File's own directory).
+	tempDir string
 }
 
 var _ Writer = (*Stream)(nil)
@@ -70,6 +77,17 @@ func newStream(w io.Writer, format Format, schema *arrow.Schema, cfg config) (*S
 	}
 	s := &Stream{schema: schema, cols: cols, out: bufio.NewWriterSize(w, 64<<10)}
 	s.gate = &gate{w: s.out}
+	if cfg.tempDir == "" && spills(format, schema) {
+		// Not the shared temp directory itself: a private one (0700) in
+		// it, so that the spill, or excelize's buffers, are out of other
+		// users' reach whatever mode their code gives them, and removed
+		// whole at the end. Those of killed writers are swept after a day.
+		fsx.SweepStaleDirs(os.TempDir(), staleAge, tempPrefix)
+		if s.tempDir, err = os.MkdirTemp("", tempPrefix+"*"); err != nil {
+			return nil, fmt.Errorf("sink: %s: temporary directory: %w", format, err)
+		}
+		cfg.tempDir = s.tempDir
+	}
 	switch format {
 	case CSV:
 		s.enc, err = newCSV(s.gate, cols, cfg)
@@ -83,9 +101,36 @@ func newStream(w io.Writer, format Format, schema *arrow.Schema, cfg config) (*S
 		s.enc, err = newXLSX(s.gate, cols, cfg)
 	}
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, s.removeTemp())
 	}
 	return s, nil
+}
+
+// spills reports whether a writer of format and schema makes temporary
+// files: Arrow IPC with dictionary columns (see ipcEncoder), XLSX (excelize
+// buffers rows on disk past 16 MiB).
+func spills(format Format, schema *arrow.Schema) bool {
+	switch format {
+	case XLSX:
+		return true
+	case Arrow:
+		for _, f := range schema.Fields() {
+			if f.Type.ID() == arrow.DICTIONARY {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// removeTemp removes the Stream's own temporary directory, if it made one.
+func (s *Stream) removeTemp() error {
+	if s.tempDir == "" {
+		return nil
+	}
+	dir := s.tempDir
+	s.tempDir = ""
+	return removeDir(dir)
 }
 
 // Write encodes rec, which must have the schema given to New (field
@@ -141,7 +186,7 @@ func (s *Stream) Close() error {
 	if s.err != nil {
 		s.gate.shut = true
 	}
-	if err := s.enc.release(); err != nil {
+	if err := errors.Join(s.enc.release(), s.removeTemp()); err != nil {
 		s.err = errors.Join(s.err, err)
 	}
 	return s.err
@@ -160,5 +205,5 @@ func (s *Stream) Abort() error {
 		s.err = errAborted
 	}
 	s.gate.shut = true
-	return s.enc.release()
+	return errors.Join(s.enc.release(), s.removeTemp())
 }

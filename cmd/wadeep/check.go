@@ -209,6 +209,7 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlags(env, "check", "[flags] INPUT...")
 	var f checkFlags
 	f.register(fs.FlagSet)
+	forget := fs.Bool("forget", false, forgetUsage)
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -372,6 +373,9 @@ func cmdCheck(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if got := int64(len(plan.Numbers)); sum.Profiles != got {
 		return fmt.Errorf("%d distinct numbers were uploaded but %d profile rows came back: the counts do not reconcile", got, sum.Profiles)
+	}
+	if *forget { // only now: every output is written and closed
+		return forgetResults(env, journal)
 	}
 	return nil
 }

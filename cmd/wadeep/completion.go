@@ -60,10 +60,23 @@ func sortedCommands(flags map[string][]string) []string {
 	return names
 }
 
+// jobIDs lists the ids of the kept jobs, for completing "jobs rm".
+const jobIDs = `wadeep jobs --format csv 2>/dev/null | tail -n +2 | cut -d, -f1`
+
 func bashCompletion(w io.Writer, flags map[string][]string) error {
 	var cases strings.Builder
 	for _, n := range sortedCommands(flags) {
-		if f := flags[n]; len(f) > 0 {
+		f := flags[n]
+		switch {
+		case n == "jobs":
+			// Its own commands, then the ids of the jobs to delete.
+			fmt.Fprintf(&cases, `    jobs) opts=%q
+      if [[ "$cur" != -* ]]; then
+        if [ "$COMP_CWORD" -eq 2 ]; then COMPREPLY=($(compgen -W "rm prune" -- "$cur")); return; fi
+        if [ "${COMP_WORDS[2]}" = rm ]; then COMPREPLY=($(compgen -W "$(%s)" -- "$cur")); return; fi
+      fi ;;
+`, strings.Join(f, " "), jobIDs)
+		case len(f) > 0:
 			fmt.Fprintf(&cases, "    %s) opts=%q ;;\n", n, strings.Join(f, " "))
 		}
 	}
@@ -100,6 +113,8 @@ func fishCompletion(w io.Writer, flags map[string][]string) error {
 		}
 	}
 	b.WriteString("complete -c wadeep -f -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'\n")
+	b.WriteString("complete -c wadeep -f -n '__fish_seen_subcommand_from jobs; and not __fish_seen_subcommand_from rm prune' -a 'rm prune'\n")
+	fmt.Fprintf(&b, "complete -c wadeep -f -n '__fish_seen_subcommand_from jobs; and __fish_seen_subcommand_from rm' -a '(%s)'\n", jobIDs)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -16,7 +16,7 @@ import (
 )
 
 func TestHelpIsTheSameEverywhere(t *testing.T) {
-	for _, cmd := range []string{"check", "submit", "convert", "status", "download", "emulate", "demo"} {
+	for _, cmd := range []string{"check", "submit", "convert", "status", "download", "emulate", "demo", "jobs"} {
 		code, a, errA := cli(t, "", cmd, "-h")
 		require.Equal(t, 0, code, errA)
 		require.Empty(t, errA, "help goes to stdout")
@@ -31,6 +31,7 @@ func TestHelpIsTheSameEverywhere(t *testing.T) {
 	code, top, _ := cli(t, "", "-h")
 	require.Equal(t, 0, code)
 	require.Contains(t, top, "wadeep check")
+	require.Contains(t, top, "wadeep jobs")
 	code, top2, _ := cli(t, "", "help")
 	require.Equal(t, 0, code)
 	require.Equal(t, top, top2)
@@ -76,12 +77,20 @@ func TestCompletionScripts(t *testing.T) {
 	_, bash, _ := cli(t, "", "completion", "bash")
 	require.Regexp(t, `check\) opts="[^"]*--region`, bash)
 	require.NotRegexp(t, `submit\) opts="[^"]*--out `, bash, "submit completes only its own flags")
+	require.Regexp(t, `jobs\) opts="[^"]*--older-than`, bash)
 	if path, err := exec.LookPath("bash"); err == nil {
 		f := filepath.Join(t.TempDir(), "c.bash")
 		require.NoError(t, os.WriteFile(f, []byte(bash), 0o600))
 		out, err := exec.Command(path, "-n", f).CombinedOutput()
 		require.NoError(t, err, "the bash script parses: %s", out)
+		// What it offers after "wadeep jobs " and "wadeep jobs --f".
+		out, err = exec.Command(path, "-c", `source "$1"; COMP_WORDS=(wadeep jobs ""); COMP_CWORD=2; _wadeep; echo "${COMPREPLY[*]}"; `+
+			`COMP_WORDS=(wadeep jobs --f); COMP_CWORD=2; _wadeep; echo "${COMPREPLY[*]}"`, "bash", f).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		require.Equal(t, "rm prune\n--force --format\n", string(out))
 	}
+	_, fish, _ := cli(t, "", "completion", "fish")
+	require.Contains(t, fish, "-a 'rm prune'")
 	code, _, _ := cli(t, "", "completion", "tcsh")
 	require.Equal(t, 2, code)
 }

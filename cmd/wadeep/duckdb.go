@@ -57,15 +57,18 @@ func (s *dbSet) close() error {
 	return errors.Join(errs...)
 }
 
-// parseMaxAge reads a duration that may start with whole days ("30d",
-// "1d12h"); the rest is time.ParseDuration's.
-func parseMaxAge(s string) (time.Duration, error) {
+// parseMaxAge reads --max-age (see parseAge).
+func parseMaxAge(s string) (time.Duration, error) { return parseAge("--max-age", s) }
+
+// parseAge reads the value of flag, a duration that may start with whole
+// days ("30d", "1d12h"); the rest is time.ParseDuration's.
+func parseAge(flag, s string) (time.Duration, error) {
 	var days time.Duration
 	rest := s
 	if i := strings.IndexByte(s, 'd'); i > 0 {
 		n, err := strconv.Atoi(s[:i])
 		if err != nil {
-			return 0, fmt.Errorf("--max-age %q: want a duration like 30d, 12h or 1d12h", s)
+			return 0, fmt.Errorf("%s %q: want a duration like 30d, 12h or 1d12h", flag, s)
 		}
 		days, rest = time.Duration(n)*24*time.Hour, s[i+1:]
 	}
@@ -73,11 +76,11 @@ func parseMaxAge(s string) (time.Duration, error) {
 	if rest != "" {
 		var err error
 		if d, err = time.ParseDuration(rest); err != nil {
-			return 0, fmt.Errorf("--max-age %q: want a duration like 30d, 12h or 1d12h", s)
+			return 0, fmt.Errorf("%s %q: want a duration like 30d, 12h or 1d12h", flag, s)
 		}
 	}
 	if days+d <= 0 {
-		return 0, fmt.Errorf("--max-age %q: want a positive duration", s)
+		return 0, fmt.Errorf("%s %q: want a positive duration", flag, s)
 	}
 	return days + d, nil
 }

@@ -30,6 +30,7 @@ Usage:
   wadeep download [flags] TASK --out F   download a task's result as the profile table
   wadeep emulate [--addr 127.0.0.1:8080] serve the offline sandbox of the upstream API
   wadeep sql [--db F] [--from F...] "Q"  SQL over a .duckdb output or over output files (DuckDB)
+  wadeep jobs [rm ID... | prune]         list and delete the kept journals (profiles, task ids)
   wadeep demo                            the whole job on the built-in sandbox
 
   wadeep version                         print the version and commit
@@ -54,7 +55,7 @@ func main() {
 // commands maps each command to its run function.
 var commands = map[string]func(context.Context, *cliEnv, []string) error{
 	"check": cmdCheck, "convert": cmdConvert, "submit": cmdSubmit, "status": cmdStatus,
-	"download": cmdDownload, "emulate": cmdEmulate, "demo": cmdDemo, "sql": cmdSQL,
+	"download": cmdDownload, "emulate": cmdEmulate, "demo": cmdDemo, "sql": cmdSQL, "jobs": cmdJobs,
 }
 
 // run is main without the process: it returns the exit code.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wadeep/wadeep/arrowconv"
 	"github.com/wadeep/wadeep/connector"
+	"github.com/wadeep/wadeep/internal/fsx"
 	"github.com/wadeep/wadeep/privacy"
 )
 
@@ -181,6 +182,9 @@ func taskView(t *connector.Task) map[string]any {
 	return m
 }
 
+// downloadTempPrefix names download's private temporary directories.
+const downloadTempPrefix = "wadeep-download-"
+
 // cmdDownload fetches a task's result and converts it to the profile table,
 // in the format of the output's extension.
 func cmdDownload(ctx context.Context, env *cliEnv, args []string) error {
@@ -211,9 +215,13 @@ func cmdDownload(ctx context.Context, env *cliEnv, args []string) error {
 	if t.Status != connector.StatusExported {
 		return fmt.Errorf("task %s is %s (%d of %d done); its result is not ready", t.ID, t.Status, t.Done(), t.Total)
 	}
-	// The workbook goes to a private directory and is deleted once
-	// converted; the fetch is the job's own (retries, fresh links, zip check).
-	tmpDir, err := os.MkdirTemp("", "wadeep-download-")
+	// The workbook goes to a private directory (0700, its files 0600) and
+	// is deleted once converted, or when the fetch fails or is interrupted;
+	// the fetch is the job's own (retries, fresh links, zip check). Those a
+	// hard kill left, idle for an hour (a live fetch writes its file, or
+	// converts within seconds), are swept: they hold skin_color.
+	fsx.SweepStaleDirs(os.TempDir(), time.Hour, downloadTempPrefix)
+	tmpDir, err := os.MkdirTemp("", downloadTempPrefix)
 	if err != nil {
 		return err
 	}

@@ -204,6 +204,81 @@ func SweepStale(dir string, olderThan time.Duration, prefixes ...string) (int, e
 	return removed, nil
 }
 
+// SweepStaleDirs removes the directories directly in dir whose names start
+// with one of prefixes and in which nothing changed for more than olderThan
+// (the directory's own modification time and those of the entries directly
+// in it): the private temporary directories (os.MkdirTemp, mode 0700) of
+// writers that a hard kill stopped before they could remove them. A live
+// writer keeps its directory fresh by writing, or by touching, a file in
+// it. As for SweepStale, olderThan 0 removes every match, for a caller whose
+// lock shows that no one else works in dir. Each match is removed whole;
+// symbolic links are never followed, nor touched at the top. A missing dir
+// is not an error. It returns how many directories it removed.
+func SweepStaleDirs(dir string, olderThan time.Duration, prefixes ...string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	cutoff := time.Now().Add(-olderThan)
+	removed := 0
+	var errs []error
+	for _, e := range entries {
+		if !e.IsDir() || !hasAnyPrefix(e.Name(), prefixes) {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		if olderThan > 0 {
+			newest, err := newestChange(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed meanwhile by its writer
+			}
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if !newest.Before(cutoff) {
+				continue
+			}
+		}
+		if err := os.RemoveAll(path); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed++
+	}
+	if len(errs) > 0 {
+		return removed, fmt.Errorf("fsx: sweep %s: %w", dir, errors.Join(errs...))
+	}
+	return removed, nil
+}
+
+// newestChange is the latest modification time of dir and of the entries
+// directly in it.
+func newestChange(dir string) (time.Time, error) {
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return time.Time{}, err
+	}
+	newest := st.ModTime()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		if info.ModTime().After(newest) {
+			newest = info.ModTime()
+		}
+	}
+	return newest, nil
+}
+
 func hasAnyPrefix(name string, prefixes []string) bool {
 	for _, p := range prefixes {
 		if p != "" && strings.HasPrefix(name, p) {

@@ -158,3 +158,51 @@ func TestSweepStale(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n, "no prefix matches nothing")
 }
+
+func TestSweepStaleDirs(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-time.Hour)
+	mkdir := func(name string, dirTime, fileTime time.Time) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.Mkdir(p, 0o700))
+		f := filepath.Join(p, "out.csv-1.tmp")
+		require.NoError(t, os.WriteFile(f, []byte("rows"), 0o600))
+		require.NoError(t, os.Chtimes(f, fileTime, fileTime))
+		require.NoError(t, os.Chtimes(p, dirTime, dirTime))
+	}
+	mkdir(".w-old", old, old)             // a killed writer's: removed with its file
+	mkdir(".w-live", old, time.Now())     // its writer touched its file: kept
+	mkdir(".w-fresh", time.Now(), old)    // just made: kept
+	mkdir("w-old", old, old)              // prefix not at the start: kept
+	mkdir(".other-old", old, old)         // another prefix: kept
+	file := filepath.Join(dir, ".w-file") // a file: for SweepStale, kept here
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	require.NoError(t, os.Chtimes(file, old, old))
+	if runtime.GOOS != "windows" {
+		target := t.TempDir()
+		require.NoError(t, os.Chtimes(target, old, old))
+		require.NoError(t, os.Symlink(target, filepath.Join(dir, ".w-link"))) // a link: kept, its target too
+	}
+
+	n, err := SweepStaleDirs(dir, 10*time.Minute, ".w-")
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	got := names(t, dir)
+	require.NotContains(t, got, ".w-old")
+	for _, keep := range []string{".w-live", ".w-fresh", "w-old", ".other-old", ".w-file"} {
+		require.Contains(t, got, keep)
+	}
+	if runtime.GOOS != "windows" {
+		require.Contains(t, got, ".w-link")
+	}
+
+	n, err = SweepStaleDirs(dir, 0, ".w-")
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "age 0: every directory with the prefix")
+	require.NotContains(t, names(t, dir), ".w-live")
+
+	n, err = SweepStaleDirs(filepath.Join(dir, "missing"), 0, ".w-")
+	require.NoError(t, err)
+	require.Zero(t, n)
+}

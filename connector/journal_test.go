@@ -57,7 +57,7 @@ func TestJournalSweepsLeftovers(t *testing.T) {
 		filepath.Join(results, ".download-333"),
 	}
 	kept := []string{
-		filepath.Join(results, "h1.xlsx"),  // a result kept for a look
+		filepath.Join(results, "h1.xlsx"),  // a workbook an older wadeep left
 		filepath.Join(results, "h1.arrow"), // the kept profiles
 	}
 	for _, p := range append(leftovers, kept...) {

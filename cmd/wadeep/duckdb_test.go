@@ -16,19 +16,6 @@ import (
 )
 
 // swissNumbers returns n valid Swiss mobile numbers from first on.
-func swissNumbers(first, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("+417982%05d", first+i)
-	}
-	return out
-}
-
-func writeLines(t *testing.T, path string, lines []string) {
-	t.Helper()
-	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
-}
-
 // TestCheckDuckDBThenCache is the end to end: a check into p.duckdb, SQL
 // over it, then a check of an overlapping list with --cache p.duckdb that
 // uploads only the new numbers and the ones the upstream failed on.

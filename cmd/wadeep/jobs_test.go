@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,17 +20,11 @@ import (
 )
 
 // numberLines is n valid Swiss mobile numbers from first on, a line each.
-func numberLines(first, n int) string {
-	var b strings.Builder
-	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, "+417982%05d\n", first+i)
-	}
-	return b.String()
-}
+func numberLines(first, n int) string { return strings.Join(swissNumbers(first, n), "\n") + "\n" }
 
 func writeNumbers(t *testing.T, path string, first, n int) {
 	t.Helper()
-	require.NoError(t, os.WriteFile(path, []byte(numberLines(first, n)), 0o600))
+	writeLines(t, path, swissNumbers(first, n))
 }
 
 // jobsEnv runs check against a fast sandbox with the journals in their

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net/http/httptest"
@@ -54,6 +55,20 @@ func readCSV(t *testing.T, path string) []map[string]string {
 		rows = append(rows, m)
 	}
 	return rows
+}
+
+// swissNumbers is n valid Swiss mobile numbers from first on.
+func swissNumbers(first, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("+417982%05d", first+i)
+	}
+	return out
+}
+
+func writeLines(t *testing.T, path string, lines []string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
 }
 
 const numbersTxt = `+41798284651

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/service"
 
 	"github.com/wadeep/wadeep/emulator"
+	wadeepbenthos "github.com/wadeep/wadeep/integrations/benthos"
 )
 
 func phoneBatch(numbers ...string) service.MessageBatch {
@@ -76,5 +78,55 @@ func TestCacheServesKnownNumbers(t *testing.T) {
 	process(second...)
 	if sb.Stats().Charged != charged {
 		t.Errorf("a batch the cache holds made %d charged calls", sb.Stats().Charged-charged)
+	}
+}
+
+// TestKeepJournals: a restarted processor deletes the finished batch
+// journals older than keep_journals; a younger one stays.
+func TestKeepJournals(t *testing.T) {
+	sb := emulator.New(emulator.WithAPIKey(secretKey), emulator.WithSpeed(math.Inf(1)), emulator.WithStartDelay(0), emulator.WithExportDelay(0))
+	ts := httptest.NewServer(sb)
+	defer ts.Close()
+	state := filepath.Join(t.TempDir(), "state")
+	yaml := func(keep string) string {
+		return fmt.Sprintf("api_url: %s\napi_key: %s\nuser_id: u1\nstate_dir: %s\nfield: contact.mobile\npoll_floor: 10ms\nexport_min: -1s\nkeep_journals: %s\n", ts.URL, secretKey, state, keep)
+	}
+	open := func(keep string) *wadeepbenthos.Processor {
+		t.Helper()
+		conf, err := wadeepbenthos.ConfigSpec().ParseYAML(yaml(keep), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := wadeepbenthos.NewProcessor(conf, service.MockResources())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	journals := func() int {
+		entries, _ := os.ReadDir(state)
+		n := 0
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), "batch-") {
+				n++
+			}
+		}
+		return n
+	}
+	p := open("1h")
+	if _, err := p.ProcessBatch(context.Background(), phoneBatch("+41798284651")); err != nil {
+		t.Fatal(err)
+	}
+	p.Close(context.Background())
+	if journals() != 1 {
+		t.Fatalf("%d journals after one batch, want 1", journals())
+	}
+	open("1h").Close(context.Background())
+	if journals() != 1 {
+		t.Fatal("a journal younger than keep_journals was deleted")
+	}
+	open("1ns").Close(context.Background())
+	if journals() != 0 {
+		t.Fatal("a finished journal older than keep_journals was kept")
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -98,6 +99,8 @@ The field `+"`skin_color`"+` of the upstream is never carried.`).
 				Description("Least time the upstream takes to export a result after its last number; a negative duration for an instant sandbox."),
 			service.NewStringField("pseudonymize").Default("").
 				Description("Path of a key file (at least 32 bytes, not readable by others): the message's number and the profile's `number` become the number's HMAC-SHA-256 under the key, in lower-case hex (stable, so tables still join). Empty keeps numbers in clear."),
+			service.NewDurationField("keep_journals").Default("168h").
+				Description("How long a batch's journal (its task ids and the profiles as Arrow: personal data) is kept once the batch is done. Older finished journals are deleted when the processor starts and hourly; an unfinished one (tasks paid for, results not downloaded) is never deleted. A batch delivered again after that is paid again, unless `cache` serves it."),
 			service.NewStringField("cache").Default("").
 				Description("A DuckDB file of profiles (e.g. one `wadeep check --out FILE.duckdb` wrote): numbers with a fresh profile in it are served from it, not uploaded, and every batch's new results are merged into it. Empty: no cache."),
 			service.NewDurationField("max_age").Default("720h").
@@ -129,6 +132,10 @@ type Processor struct {
 	parallel int
 	poll     connector.PollPolicy
 	cache    *profileCache // nil without one
+
+	keep      time.Duration // finished journals older than this are deleted
+	pruneMu   sync.Mutex
+	lastPrune time.Time
 }
 
 // NewProcessor reads the processor's config.
@@ -194,6 +201,13 @@ func NewProcessor(conf *service.ParsedConfig, mgr *service.Resources) (*Processo
 	if err := os.MkdirAll(p.stateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("wadeep: state_dir: %w", err)
 	}
+	if p.keep, err = conf.FieldDuration("keep_journals"); err != nil {
+		return nil, err
+	}
+	if p.keep <= 0 {
+		return nil, fmt.Errorf("wadeep: keep_journals %s: want a positive duration", p.keep)
+	}
+	p.prune(time.Now())
 	cachePath, err := conf.FieldString("cache")
 	if err != nil {
 		return nil, err
@@ -214,9 +228,40 @@ func NewProcessor(conf *service.ParsedConfig, mgr *service.Resources) (*Processo
 	return p, nil
 }
 
+// prune deletes the finished journals older than keep_journals, at most
+// once an hour; a journal in use or unfinished stays (connector.RemoveJob).
+func (p *Processor) prune(now time.Time) {
+	p.pruneMu.Lock()
+	defer p.pruneMu.Unlock()
+	if !p.lastPrune.IsZero() && now.Sub(p.lastPrune) < time.Hour {
+		return
+	}
+	p.lastPrune = now
+	jobs, err := connector.ListJobs(p.stateDir)
+	if err != nil {
+		p.log.Warnf("wadeep: listing the journals of state_dir: %v", err)
+		return
+	}
+	removed := 0
+	for _, j := range jobs {
+		if !strings.HasPrefix(j.ID, "batch-") || j.InUse || j.Incomplete() || now.Sub(j.Created) < p.keep {
+			continue
+		}
+		if _, err := connector.RemoveJob(j.Dir, connector.RemoveOptions{}); err != nil {
+			p.log.Warnf("wadeep: deleting journal %s: %v", j.ID, err)
+			continue
+		}
+		removed++
+	}
+	if removed > 0 {
+		p.log.Infof("wadeep: deleted %d finished batch journals older than %s (keep_journals)", removed, p.keep)
+	}
+}
+
 // ProcessBatch checks the batch's numbers and returns the batch, every
 // message enriched in place, in order.
 func (p *Processor) ProcessBatch(ctx context.Context, batch service.MessageBatch) ([]service.MessageBatch, error) {
+	p.prune(time.Now())
 	docs := make([]map[string]any, len(batch))
 	values := make([]*string, len(batch)) // nil: no number in the message
 	for i, msg := range batch {

@@ -45,3 +45,24 @@ func TestParseShard(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+// TestShardOfANumberIsItsText: a number's shard is the hash of its E.164
+// text, as before numbers were integers: a worker of a job sharded by an
+// older wadeep takes the same numbers.
+func TestShardOfANumberIsItsText(t *testing.T) {
+	for _, e164 := range []string{"+41798284651", "+12025550123", "+4915123456789", "+33612345678", "+8613800138000", "+999"} {
+		n, ok := ParseNumber(e164)
+		require.True(t, ok)
+		require.Equal(t, e164, n.String())
+		for sh := range 7 {
+			for k := 1; k <= sh+1; k++ {
+				s := Shard{K: k, N: sh + 1}
+				require.Equal(t, s.takes(e164), s.takesNumber(n), "%s %s", e164, s)
+			}
+		}
+	}
+	for _, bad := range []string{"", "+", "41798284651", "+0412", "+41 79", "+12345678901234567"} {
+		_, ok := ParseNumber(bad)
+		require.False(t, ok, bad)
+	}
+}

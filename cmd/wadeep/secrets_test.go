@@ -347,7 +347,8 @@ func TestKeyFileNameNotRepeated(t *testing.T) {
 }
 
 // TestSecretCheckOutputs runs check into every output format, with
-// rejects, the enriched table and the cache, the key given every way.
+// rejects, the enriched table, the cache, pseudonyms and dropped columns,
+// the key given every way, and lists the jobs kept.
 func TestSecretCheckOutputs(t *testing.T) {
 	skipShort(t)
 	t.Parallel()
@@ -356,7 +357,8 @@ func TestSecretCheckOutputs(t *testing.T) {
 		enrich             bool
 		cache              string // "": none; "cache": its own file; "out": the --out database
 		way                keyWay
-		defaultState       bool // no --state: the job's directory under XDG_STATE_HOME
+		defaultState       bool   // no --state: the job's directory under XDG_STATE_HOME
+		drop               string // --drop, and --pseudonymize with a key file
 	}{
 		{name: "csv", out: "p.csv", rejects: "r.jsonl", way: keyFlag},
 		{name: "jsonl enriched", out: "p.jsonl", rejects: "r.csv", enrich: true, way: keyEnv, defaultState: true},
@@ -365,6 +367,7 @@ func TestSecretCheckOutputs(t *testing.T) {
 		{name: "xlsx with cache", out: "p.xlsx", rejects: "r.arrow", cache: "cache", way: keyFlag},
 		{name: "duckdb enriched, its own cache", out: "p.duckdb", rejects: "r.csv", enrich: true, cache: "out", way: keyEnv},
 		{name: "stdout", way: keyFileEnv, defaultState: true},
+		{name: "csv pseudonymized", out: "p.csv", rejects: "r.csv", enrich: true, way: keyEnv, drop: "gender,hair_color"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -391,6 +394,9 @@ func TestSecretCheckOutputs(t *testing.T) {
 				if !tc.defaultState {
 					a = append(a, "--state", e.path(state))
 				}
+				if tc.drop != "" {
+					a = append(a, "--drop", tc.drop, "--pseudonymize", secretPseudonymKey(t))
+				}
 				return a
 			}
 			r := e.run(args("state")...)
@@ -410,6 +416,9 @@ func TestSecretCheckOutputs(t *testing.T) {
 			if tc.defaultState {
 				jobs, _ := filepath.Glob(e.path("xdg/state/wadeep/jobs/*"))
 				require.Len(t, jobs, 1, "the journal is in the user's state dir")
+				r := e.run("jobs", "--format", "json")
+				require.Equal(t, 0, r.code, r.stderr)
+				require.Contains(t, r.stdout, filepath.Base(jobs[0]))
 			}
 			if tc.cache != "" {
 				// Again: every number is served from the cache, nothing
@@ -420,6 +429,14 @@ func TestSecretCheckOutputs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// secretPseudonymKey is a key file for --pseudonymize, outside the run's root:
+// it is another secret, not the one searched for.
+func secretPseudonymKey(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "pseudonym.key")
+	require.NoError(t, os.WriteFile(p, []byte(secrettest.NewKey()+secrettest.NewKey()), 0o600))
+	return p
 }
 
 // TestSecretSteps runs submit, status, download, convert, sql and a dry

@@ -224,7 +224,9 @@ func (c *Client) newAPIError(op, taskID string, resp *http.Response, body []byte
 	if e.Message == "" {
 		e.Message = strings.TrimSpace(string(body))
 	}
-	e.Message = c.scrub(shorten(strings.Join(strings.Fields(e.Message), " "), 200))
+	// Scrubbed before it is cut short: a cut through the key would leave
+	// its first part, which the scrub no longer recognises.
+	e.Message = shorten(strings.Join(strings.Fields(c.scrub(e.Message)), " "), 200)
 	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return e
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -173,6 +174,21 @@ func TestClientKeepsTheKeyHome(t *testing.T) {
 	_, err = NewClient("https://me:pa55word@api.example.com", key, "u")
 	require.ErrorContains(t, err, "must not carry credentials")
 	require.NotContains(t, err.Error(), "pa55word")
+
+	// A long page that repeats the key where its message is cut short (200
+	// characters): none of the key is left before the cut.
+	page := strings.Repeat("x", 190) + " "
+	echoingLong := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, page+r.Header.Get("X-API-Key")+" was refused")
+	}))
+	defer echoingLong.Close()
+	c, err = NewClient(echoingLong.URL, key, "u")
+	require.NoError(t, err)
+	_, err = c.Task(context.Background(), "t1")
+	require.ErrorIs(t, err, ErrBadRequest)
+	require.ErrorContains(t, err, page+"*** was")
+	require.NotContains(t, err.Error(), key[:8])
 }
 
 func TestCreateRetriesOnlyWhenNothingWasCreated(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -77,6 +78,12 @@ func (c Config) String() string {
 
 // GoString is String, so %#v does not print the key either.
 func (c Config) GoString() string { return c.String() }
+
+// LogValue is String, so log/slog does not print the key either (its
+// JSON handler would otherwise marshal the config, key and all). A logger
+// that marshals values to JSON itself (hclog's JSON format, zap) must be
+// given String: the JSON form is the wire form, and carries the key.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 //go:embed config.schema.json
 var configSchema []byte

@@ -2,8 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
-	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"strings"
@@ -38,8 +39,8 @@ func (a *apiFlags) client(env *cliEnv, opts ...connector.ClientOption) (*connect
 	// The most explicit source wins: flags before the environment, and a
 	// key given directly before a key file at the same level.
 	key, err := firstKey(
-		keySource{value: a.key}, keySource{file: a.keyFile},
-		keySource{value: env.getenv("WADEEP_API_KEY")}, keySource{file: env.getenv("WADEEP_API_KEY_FILE")})
+		keySource{value: a.key}, keySource{file: a.keyFile, from: "--api-key-file"},
+		keySource{value: env.getenv("WADEEP_API_KEY")}, keySource{file: env.getenv("WADEEP_API_KEY_FILE"), from: "WADEEP_API_KEY_FILE"})
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +60,8 @@ func (a *apiFlags) userIDFrom(env *cliEnv) string {
 	return env.getenv("WADEEP_USER_ID")
 }
 
-type keySource struct{ value, file string }
+// keySource is a key given directly, or the file named by from.
+type keySource struct{ value, file, from string }
 
 func firstKey(sources ...keySource) (string, error) {
 	for _, s := range sources {
@@ -69,7 +71,13 @@ func firstKey(sources ...keySource) (string, error) {
 		if s.file != "" {
 			b, err := os.ReadFile(s.file)
 			if err != nil {
-				return "", fmt.Errorf("reading the API key file: %w", err)
+				// The file's name is not repeated: it may be the key itself,
+				// given where its file's path goes.
+				var pe *fs.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err
+				}
+				return "", usagef("%s: cannot read that file: %v (its name is not repeated, in case it is the key itself)", s.from, err)
 			}
 			return strings.TrimSpace(string(b)), nil
 		}

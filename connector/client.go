@@ -78,6 +78,11 @@ func NewClient(baseURL, apiKey, userID string, opts ...ClientOption) (*Client, e
 	if apiKey == "" {
 		return nil, errors.New("connector: no API key: set --api-key or WADEEP_API_KEY")
 	}
+	if strings.ContainsFunc(apiKey, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		// A header cannot carry it, so every call would fail as if the
+		// network did; said now, and without the key.
+		return nil, errors.New("connector: the API key holds a line break or another control character (a key file of two lines?)")
+	}
 	if userID == "" {
 		return nil, errors.New("connector: no user id: set --user-id or WADEEP_USER_ID")
 	}

@@ -226,3 +226,16 @@ func TestCreateNeverSentIsRefused(t *testing.T) {
 	require.True(t, createRefused(err), "%v", err)
 	require.Greater(t, c.Calls().Snapshot().Errors, int64(1), "a request that never left is retried")
 }
+
+// TestKeyWithLineBreakRefused: a key that no header can carry (a key file
+// of two lines) is refused when the client is made, without echoing it.
+func TestKeyWithLineBreakRefused(t *testing.T) {
+	for _, key := range []string{"first-line\nsecond-line", "key\r", "k\x00ey"} {
+		_, err := NewClient("http://127.0.0.1:1", key, "u")
+		require.ErrorContains(t, err, "line break or another control character")
+		require.NotContains(t, err.Error(), "line\n")
+		require.NotContains(t, err.Error(), key)
+	}
+	_, err := NewClient("http://127.0.0.1:1", "a-fine-key", "u")
+	require.NoError(t, err)
+}

@@ -2,8 +2,10 @@ package privacy
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime"
 )
@@ -24,7 +26,13 @@ const maxKeyFile = 64 << 10
 func LoadKey(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("privacy: key file: %w", err)
+		// Not the path: a key given where its file's path was meant would
+		// be echoed.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("privacy: key file cannot be opened: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()

@@ -44,7 +44,9 @@ func TestLoadKey(t *testing.T) {
 	_, err = LoadKey(writeKey(t, strings.Repeat("k", 31)+"\n", 0o600))
 	require.ErrorContains(t, err, "31 bytes, want at least 32")
 	_, err = LoadKey(filepath.Join(t.TempDir(), "missing"))
-	require.ErrorContains(t, err, "key file")
+	require.ErrorContains(t, err, "key file cannot be opened: no such file")
+	_, err = LoadKey(testKey)
+	require.NotContains(t, err.Error(), testKey, "a key given for its file's path is not echoed")
 	_, err = LoadKey(t.TempDir())
 	require.ErrorContains(t, err, "not a regular file")
 	if runtime.GOOS != "windows" {

@@ -2,6 +2,8 @@ module github.com/wadeep/wadeep
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	github.com/apache/arrow-go/v18 v18.8.0
 	github.com/creack/pty v1.1.24

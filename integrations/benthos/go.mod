@@ -2,6 +2,8 @@ module github.com/wadeep/wadeep/integrations/benthos
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	github.com/apache/arrow-go/v18 v18.8.0
 	github.com/redpanda-data/benthos/v4 v4.60.0

@@ -3,6 +3,7 @@ package connector
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -85,4 +86,29 @@ func TestJournalSweepsLeftovers(t *testing.T) {
 	require.FileExists(t, filepath.Join(dir, "job.json"))
 	require.FileExists(t, filepath.Join(dir, "chunks", "h1.json"))
 	require.Equal(t, StateIntent, j.record("h1").State)
+}
+
+// TestJournalIsPrivate checks the modes of what a new journal writes: its
+// directories (the state directory and its parents too) are 0700, its
+// files 0600, whatever the umask lets through.
+func TestJournalIsPrivate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows has no Unix file modes; ACLs decide")
+	}
+	base := t.TempDir()
+	dir := filepath.Join(base, "wadeep", "jobs", "j1")
+	j, err := openTestJournal(t, dir)
+	require.NoError(t, err)
+	defer j.Close()
+	require.NoError(t, j.put(ChunkRecord{Hash: "h1", State: StateIntent}))
+	for _, d := range []string{filepath.Join(base, "wadeep"), filepath.Join(base, "wadeep", "jobs"), dir, filepath.Join(dir, "chunks")} {
+		st, err := os.Stat(d)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o700), st.Mode().Perm(), d)
+	}
+	for _, f := range []string{"job.json", "lock", filepath.Join("chunks", "h1.json")} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), st.Mode().Perm(), f)
+	}
 }

@@ -12,7 +12,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/wadeep/wadeep/arrowconv"
 )
 
 // DB is a DuckDB database holding wadeep's tables. It is not safe for
@@ -117,9 +120,13 @@ func (d *DB) migrate(ctx context.Context) error {
 	}
 	switch {
 	case version == SchemaVersion:
-		// The views are recreated at every open, so that a fixed view
-		// reaches files written before.
-		return d.createViews(ctx)
+		// The views and the personal-data marks are renewed at every open,
+		// so that a fixed view or a newly marked column reaches files
+		// written before.
+		if err := d.createViews(ctx); err != nil {
+			return err
+		}
+		return d.markPersonalData(ctx, TableProfiles, arrowconv.Schema())
 	case version > SchemaVersion:
 		return fmt.Errorf("harness: %s: schema version %d was written by a newer wadeep (this one knows up to %d): upgrade wadeep, or use another file", d.path, version, SchemaVersion)
 	case version == 0:
@@ -180,15 +187,71 @@ func (d *DB) create(ctx context.Context) error {
 	if err := d.exec(ctx, "CREATE TABLE IF NOT EXISTS profiles ("+strings.Join(cols, ", ")+")"); err != nil {
 		return err
 	}
-	for _, c := range inferredColumns {
-		if err := d.exec(ctx, fmt.Sprintf("COMMENT ON COLUMN profiles.%s IS '%s'", quote(c), inferredComment)); err != nil {
-			return err
-		}
+	if err := d.markPersonalData(ctx, TableProfiles, arrowconv.Schema()); err != nil {
+		return err
 	}
 	if err := d.exec(ctx, ddl); err != nil {
 		return err
 	}
 	return d.createViews(ctx)
+}
+
+// personalDataComment is the column comment that marks a field with
+// personal-data metadata (arrowconv.MetaPersonalData) in DuckDB, where
+// columns have comments rather than metadata:
+// "wadeep.personal_data = inferred_from_picture". ok is false for a field
+// without it.
+func personalDataComment(f arrow.Field) (comment string, ok bool) {
+	v, ok := f.Metadata.GetValue(arrowconv.MetaPersonalData)
+	if !ok {
+		return "", false
+	}
+	return arrowconv.MetaPersonalData + " = " + v, true
+}
+
+// markPersonalData gives each column of table whose field in schema carries
+// personal-data metadata its personalDataComment, and takes the mark off
+// every other column of table (a pass-through column, or one a newer schema
+// no longer marks). Comments of other origins are left alone; columns
+// already right are not touched.
+func (d *DB) markPersonalData(ctx context.Context, table string, schema *arrow.Schema) error {
+	want := map[string]string{}
+	for _, f := range schema.Fields() {
+		if c, ok := personalDataComment(f); ok {
+			want[f.Name] = c
+		}
+	}
+	rows, err := d.c.QueryContext(ctx, `SELECT column_name, comment FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = ?`, table)
+	if err != nil {
+		return fmt.Errorf("harness: %s: %w", d.path, err)
+	}
+	var stmts []string
+	for rows.Next() {
+		var name string
+		var have sql.NullString
+		if err := rows.Scan(&name, &have); err != nil {
+			rows.Close()
+			return fmt.Errorf("harness: %s: %w", d.path, err)
+		}
+		target := fmt.Sprintf("COMMENT ON COLUMN %s.%s IS ", quote(table), quote(name))
+		switch c, marked := want[name]; {
+		case marked && have.String != c:
+			stmts = append(stmts, target+"'"+strings.ReplaceAll(c, "'", "''")+"'")
+		case !marked && strings.HasPrefix(have.String, arrowconv.MetaPersonalData):
+			stmts = append(stmts, target+"NULL")
+		}
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return fmt.Errorf("harness: %s: %w", d.path, err)
+	}
+	for _, s := range stmts {
+		if err := d.exec(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (d *DB) createViews(ctx context.Context) error {

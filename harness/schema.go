@@ -33,10 +33,6 @@ var profileColumns = []struct{ name, typ string }{
 	{"checked_at", "TIMESTAMPTZ"},
 }
 
-const inferredComment = "wadeep.personal_data = inferred_from_picture"
-
-var inferredColumns = []string{"gender", "age_min", "age_max", "hair_color"}
-
 // ddl makes the tables and views of version 1 (idempotent).
 const ddl = `
 CREATE TABLE IF NOT EXISTS wadeep_meta (key VARCHAR PRIMARY KEY, value VARCHAR);

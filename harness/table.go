@@ -78,12 +78,8 @@ func (w *TableWriter) start(name string, defs []string, keepFiles []string) erro
 	} else if err := d.exec(ctx, "CREATE OR REPLACE TABLE "+quote(name)+" ("+strings.Join(defs, ", ")+")"); err != nil {
 		return err
 	}
-	for _, f := range w.schema.Fields() {
-		if v, ok := f.Metadata.GetValue(arrowconv.MetaPersonalData); ok {
-			if err := d.exec(ctx, fmt.Sprintf("COMMENT ON COLUMN %s.%s IS '%s = %s'", quote(name), quote(f.Name), arrowconv.MetaPersonalData, strings.ReplaceAll(v, "'", "''"))); err != nil {
-				return err
-			}
-		}
+	if err := d.markPersonalData(ctx, name, w.schema); err != nil {
+		return err
 	}
 	cols, err := d.columns(ctx, name)
 	if err != nil {

@@ -43,7 +43,7 @@ func TestMergeNewestWins(t *testing.T) {
 		{"+41790000003", "checked", "true", "t2", "2026-03-01T12:00:00Z"},
 	}, got)
 	require.Equal(t, [][]string{{"t1", "2"}, {"t2", "3"}}, query(t, d, `SELECT task_id, numbers FROM tasks ORDER BY task_id`))
-	require.Equal(t, [][]string{{inferredComment}}, query(t, d, `SELECT comment FROM duckdb_columns() WHERE table_name = 'profiles' AND column_name = 'gender'`))
+	require.Equal(t, [][]string{{"wadeep.personal_data = inferred_from_picture"}}, query(t, d, `SELECT comment FROM duckdb_columns() WHERE table_name = 'profiles' AND column_name = 'gender'`))
 }
 
 func TestWriterRefusesSkinColor(t *testing.T) {

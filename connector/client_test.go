@@ -239,3 +239,14 @@ func TestKeyWithLineBreakRefused(t *testing.T) {
 	_, err := NewClient("http://127.0.0.1:1", "a-fine-key", "u")
 	require.NoError(t, err)
 }
+
+// TestLocalAddresses: the addresses a result link may not lead to.
+func TestLocalAddresses(t *testing.T) {
+	for _, a := range []string{"127.0.0.1", "::1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "fe80::1",
+		"0.0.0.0", "0.1.2.3", "::", "100.64.0.1", "100.127.255.254", "224.0.0.1", "ff02::1", "fd00::1", "::ffff:127.0.0.1"} {
+		require.True(t, isLocalIP(net.ParseIP(a)), a)
+	}
+	for _, a := range []string{"8.8.8.8", "100.63.255.255", "100.128.0.1", "2a00:1450:4001::1", "1.1.1.1"} {
+		require.False(t, isLocalIP(net.ParseIP(a)), a)
+	}
+}

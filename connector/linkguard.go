@@ -131,8 +131,17 @@ func (d *downloader) checkResolved(req *http.Request) error {
 }
 
 func isLocalIP(ip net.IP) bool {
-	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()
+	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() ||
+		ip.IsMulticast() || sharedAddressSpace.Contains(ip) || thisNetwork.Contains(ip)
 }
+
+// Ranges that are not the public internet either: carrier-grade NAT
+// (RFC 6598), which reaches a provider's or a cluster's own hosts, and
+// 0.0.0.0/8, which Linux routes to the machine itself.
+var (
+	sharedAddressSpace = &net.IPNet{IP: net.IPv4(100, 64, 0, 0), Mask: net.CIDRMask(10, 32)}
+	thisNetwork        = &net.IPNet{IP: net.IPv4(0, 0, 0, 0), Mask: net.CIDRMask(8, 32)}
+)
 
 // checkResultURL enforces https (http only when the API is local).
 func checkResultURL(u *url.URL, allowLocal bool) error {

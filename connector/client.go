@@ -29,6 +29,7 @@ type Client struct {
 	http     *http.Client
 	download *downloader
 	local    bool // the API lives on a loopback or private address
+	loopback bool // the API is a loopback sandbox: plain http result links are allowed
 	retry    RetryPolicy
 	calls    *CallCounter
 	clock    Clock
@@ -106,7 +107,8 @@ func NewClient(baseURL, apiKey, userID string, opts ...ClientOption) (*Client, e
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.http = &hc
 	c.local = isLoopbackHost(u.Hostname()) || isPrivateHost(u.Hostname())
-	c.download = newDownloader(c.local)
+	c.loopback = isLoopbackHost(u.Hostname())
+	c.download = newDownloader(c.local, c.loopback)
 	return c, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -249,4 +250,18 @@ func TestLocalAddresses(t *testing.T) {
 	for _, a := range []string{"8.8.8.8", "100.63.255.255", "100.128.0.1", "2a00:1450:4001::1", "1.1.1.1"} {
 		require.False(t, isLocalIP(net.ParseIP(a)), a)
 	}
+}
+
+// TestPlainHTTPLinksOnlyForALoopbackSandbox: an http result link is taken
+// only from an API on loopback (the sandbox), not from one on a private
+// address, which is https like the vendor's.
+func TestPlainHTTPLinksOnlyForALoopbackSandbox(t *testing.T) {
+	link, err := url.Parse("http://10.0.0.2/result.xlsx?sig=x")
+	require.NoError(t, err)
+	private, err := NewClient("https://10.0.0.1/wa/api/deep", "k", "u")
+	require.NoError(t, err)
+	require.ErrorContains(t, checkResultURL(link, private.loopback), "want https")
+	sandbox, err := NewClient("http://127.0.0.1:8080", "k", "u")
+	require.NoError(t, err)
+	require.NoError(t, checkResultURL(link, sandbox.loopback))
 }

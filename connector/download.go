@@ -29,7 +29,7 @@ func (c *Client) Download(ctx context.Context, taskID, resultURL string, w io.Wr
 	if err != nil {
 		return 0, &APIError{Op: op, TaskID: taskID, Err: fmt.Errorf("%w: unparsable result link", ErrProtocol)}
 	}
-	if err := checkResultURL(u, c.local); err != nil {
+	if err := checkResultURL(u, c.loopback); err != nil {
 		return 0, &APIError{Op: op, TaskID: taskID, Err: err}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)

@@ -55,10 +55,11 @@ func isPrivateHost(host string) bool {
 type downloader struct {
 	direct, proxied *http.Client
 	allowLocal      bool
+	plainHTTP       bool // http links too: the API is a loopback sandbox
 }
 
-func newDownloader(allowLocal bool) *downloader {
-	d := &downloader{allowLocal: allowLocal}
+func newDownloader(allowLocal, plainHTTP bool) *downloader {
+	d := &downloader{allowLocal: allowLocal, plainHTTP: plainHTTP}
 	dialer := &net.Dialer{Timeout: 30 * time.Second}
 	if !allowLocal {
 		dialer.Control = func(network, address string, _ syscall.RawConn) error {
@@ -82,7 +83,7 @@ func newDownloader(allowLocal bool) *downloader {
 			if len(via) >= 5 {
 				return errors.New("too many redirects")
 			}
-			if err := checkResultURL(req.URL, allowLocal); err != nil {
+			if err := checkResultURL(req.URL, plainHTTP); err != nil {
 				return err
 			}
 			if resolve {
@@ -143,9 +144,10 @@ var (
 	thisNetwork        = &net.IPNet{IP: net.IPv4(0, 0, 0, 0), Mask: net.CIDRMask(8, 32)}
 )
 
-// checkResultURL enforces https (http only when the API is local).
-func checkResultURL(u *url.URL, allowLocal bool) error {
-	if u.Scheme == "https" || (u.Scheme == "http" && allowLocal) {
+// checkResultURL enforces https (http only when the API is a loopback
+// sandbox, as the API URL itself may be http only then).
+func checkResultURL(u *url.URL, plainHTTP bool) error {
+	if u.Scheme == "https" || (u.Scheme == "http" && plainHTTP) {
 		return nil
 	}
 	return fmt.Errorf("result link %s: want https", RedactURL(u.String()))

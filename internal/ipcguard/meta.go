@@ -1,17 +1,22 @@
-package plugin
+// Package ipcguard checks Arrow IPC bytes from outside (a plugin's
+// messages, a user's .arrow file) before arrow-go reads them, and bounds
+// what decoding them may allocate. arrow-go sizes some slices by lengths in
+// the flatbuffer metadata and trusts them: a few hundred bytes that lie
+// would have it allocate gigabytes, which a Go program cannot recover from.
+package ipcguard
 
 import (
 	"encoding/binary"
 	"fmt"
 )
 
-// checkIPC walks the framing and flatbuffer metadata of an Arrow IPC
-// stream from the other side before arrow-go reads it: arrow-go sizes some
-// slices by vector lengths in the metadata (a schema's fields, a field's
-// children, custom metadata), so a message that lies about them would make
-// it allocate without bound before any check. Every such vector must fit in
-// its message, every body in the stream, and nesting stays shallow.
-func checkIPC(b []byte) error {
+// CheckStream walks the framing and flatbuffer metadata of an Arrow IPC
+// stream before arrow-go reads it: arrow-go sizes some slices by vector
+// lengths in the metadata (a schema's fields, a field's children, custom
+// metadata), so a message that lies about them would make it allocate
+// without bound before any check. Every such vector must fit in its
+// message, every body in the stream, and nesting stays shallow.
+func CheckStream(b []byte) error {
 	for off := 0; off < len(b); {
 		if len(b)-off < 4 {
 			return errIPC("truncated message header")
@@ -45,8 +50,9 @@ func checkIPC(b []byte) error {
 	return nil
 }
 
+// errIPC is an error of the check; callers say whose bytes they were.
 func errIPC(format string, args ...any) error {
-	return fmt.Errorf("plugin: a message from the other side is not Arrow IPC: "+format, args...)
+	return fmt.Errorf(format, args...)
 }
 
 var errFB = errIPC("flatbuffer out of bounds")

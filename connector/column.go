@@ -139,15 +139,22 @@ func nameList(names []string, quote bool) string {
 // reads back), cut when long.
 func showName(n string, quote bool) string {
 	const long = 40
-	quote = quote || !utf8.ValidString(n) || strings.ContainsAny(n, `,"`) ||
-		strings.ContainsFunc(n, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' })
 	if r := []rune(n); len(r) > long {
-		n, quote = string(r[:long])+"…", true
+		return strconv.Quote(string(r[:long]) + "…")
 	}
-	if quote {
+	if quote || strings.ContainsAny(n, `,"`) {
 		return strconv.Quote(n)
 	}
-	return n
+	return printable(n)
+}
+
+// printable is s as it is when it is printable text, else quoted: what
+// goes into an error from a file stays on one line.
+func printable(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 // looksLikeNumber reports whether s is mostly digits: a phone value rather than a header.

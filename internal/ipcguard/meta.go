@@ -75,8 +75,11 @@ func (f flatbuf) field(t, i int) (int, error) {
 	if vt < 0 || vt+4 > len(f) {
 		return 0, errFB
 	}
+	// A slot is present when its offset in the vtable is below the vtable's
+	// size, as the flatbuffers runtime reads it: with an odd size the last
+	// slot's second byte lies past it, and the runtime still reads the slot.
 	size := int(binary.LittleEndian.Uint16(f[vt:]))
-	if 4+2*i+2 > size {
+	if 4+2*i >= size {
 		return 0, nil
 	}
 	if vt+4+2*i+2 > len(f) {
@@ -178,10 +181,10 @@ func (f flatbuf) message() (int64, error) {
 	case 2: // DictionaryBatch: its data is a RecordBatch
 		var rb int
 		if rb, err = f.ref(h, 1); err == nil && rb != 0 {
-			err = f.recordBatch(rb)
+			err = f.recordBatch(rb, body)
 		}
 	case 3: // RecordBatch
-		err = f.recordBatch(h)
+		err = f.recordBatch(h, body)
 	}
 	return body, err
 }
@@ -225,10 +228,25 @@ func (f flatbuf) arrowField(t, depth int) error {
 	return f.keyValues(t, 6)
 }
 
-func (f flatbuf) recordBatch(t int) error {
-	for _, v := range []struct{ slot, size int }{{1, 16}, {2, 16}, {4, 8}} {
+// recordBatch checks a RecordBatch table whose message has a body of body
+// bytes: its vectors fit, and every buffer lies inside the body (arrow-go
+// slices the body by them and panics past its end, leaking what it had
+// allocated for the batch so far).
+func (f flatbuf) recordBatch(t int, body int64) error {
+	for _, v := range []struct{ slot, size int }{{1, 16}, {4, 8}} {
 		if _, _, err := f.vector(t, v.slot, v.size); err != nil {
 			return err
+		}
+	}
+	start, n, err := f.vector(t, 2, 16) // Buffer structs: offset, length
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		p := start + 16*i
+		off, size := int64(binary.LittleEndian.Uint64(f[p:])), int64(binary.LittleEndian.Uint64(f[p+8:]))
+		if off < 0 || size < 0 || off > body || size > body-off {
+			return errIPC("buffer %d at %d (%d bytes) outside a body of %d bytes", i, off, size, body)
 		}
 	}
 	return nil

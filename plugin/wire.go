@@ -134,6 +134,17 @@ func decodeBatch(b []byte, want *arrow.Schema, mem memory.Allocator) (rec arrow.
 		mem = memory.DefaultAllocator
 	}
 	budget := ipcguard.NewBudget(mem, decodeLimit(len(b)))
+	defer func() {
+		if v := recover(); v != nil {
+			err = panicError(v)
+		}
+		if err != nil {
+			// arrow-go recovers a panic of its own reader as an error and
+			// leaks what it had allocated for the batch (found by
+			// FuzzDecodeBatch): given back here, after the reader's Release.
+			budget.FreeAll()
+		}
+	}()
 	r, err := ipc.NewReader(bytes.NewReader(b), ipc.WithAllocator(budget), ipc.WithDelayReadSchema(false))
 	if err != nil {
 		return nil, fmt.Errorf("plugin: batch from the other side: %w", err)
@@ -162,10 +173,14 @@ func decodeBatch(b []byte, want *arrow.Schema, mem memory.Allocator) (rec arrow.
 
 func recoverDecode(err *error) {
 	if v := recover(); v != nil {
-		if e, ok := v.(*ipcguard.OverBudget); ok {
-			*err = fmt.Errorf("plugin: a message %w", e)
-			return
-		}
-		*err = fmt.Errorf("plugin: a message from the other side does not decode: %v", v)
+		*err = panicError(v)
 	}
+}
+
+// panicError is the error of a panic while decoding a message.
+func panicError(v any) error {
+	if e, ok := v.(*ipcguard.OverBudget); ok {
+		return fmt.Errorf("plugin: a message %w", e)
+	}
+	return fmt.Errorf("plugin: a message from the other side does not decode: %v", v)
 }

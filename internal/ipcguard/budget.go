@@ -2,7 +2,8 @@ package ipcguard
 
 import (
 	"fmt"
-	"sync/atomic"
+	"sync"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
@@ -21,47 +22,94 @@ func (e *OverBudget) Error() string {
 // the bytes it holds allocated would pass a limit. arrow-go's readers
 // allocate what the bytes they read ask for (a compressed buffer's
 // uncompressed length, say) and have no error path in an allocator; the
-// panic ends the read, and the caller recovers it. Safe for concurrent use.
+// panic ends the read, and the caller recovers it. It also knows what it
+// holds, so that FreeAll can give back what a failed read left behind.
+// Safe for concurrent use.
 type Budget struct {
-	memory.Allocator
+	mem   memory.Allocator
 	limit int64
-	held  atomic.Int64
+
+	mu   sync.Mutex
+	held int64
+	live map[*byte]int // the allocations not freed, by their first byte: their length
 }
+
+var _ memory.Allocator = (*Budget)(nil)
 
 // NewBudget bounds the bytes held allocated through mem to limit.
 func NewBudget(mem memory.Allocator, limit int64) *Budget {
-	return &Budget{Allocator: mem, limit: limit}
+	return &Budget{mem: mem, limit: limit, live: map[*byte]int{}}
 }
 
-// grow takes n more bytes (n < 0 is a lie too: no size is negative).
-func (a *Budget) grow(n int) {
-	if held := a.held.Add(int64(n)); n < 0 || held > a.limit {
-		a.held.Add(-int64(max(n, 0)))
-		panic(&OverBudget{Want: held, Limit: a.limit})
+// check panics when holding grow more bytes would pass the limit (a
+// negative size is a lie too).
+func (a *Budget) check(grow int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if grow < 0 || a.held+int64(grow) > a.limit {
+		panic(&OverBudget{Want: a.held + int64(grow), Limit: a.limit})
 	}
+}
+
+func (a *Budget) track(b []byte) {
+	if cap(b) == 0 {
+		return
+	}
+	a.mu.Lock()
+	a.live[&b[:1][0]] = len(b)
+	a.held += int64(len(b))
+	a.mu.Unlock()
+}
+
+func (a *Budget) untrack(b []byte) {
+	if cap(b) == 0 {
+		return
+	}
+	a.mu.Lock()
+	p := &b[:1][0]
+	if n, ok := a.live[p]; ok {
+		delete(a.live, p)
+		a.held -= int64(n)
+	}
+	a.mu.Unlock()
 }
 
 // Allocate is the embedded allocator's, within the budget.
 func (a *Budget) Allocate(size int) []byte {
-	a.grow(size)
-	return a.Allocator.Allocate(size)
+	a.check(size)
+	b := a.mem.Allocate(size)
+	a.track(b)
+	return b
 }
 
 // Reallocate is the embedded allocator's, within the budget.
 func (a *Budget) Reallocate(size int, b []byte) []byte {
 	if size < 0 {
-		a.grow(size)
+		a.check(size)
 	}
-	if d := size - len(b); d > 0 {
-		a.grow(d)
-	} else {
-		a.held.Add(int64(d))
-	}
-	return a.Allocator.Reallocate(size, b)
+	a.check(max(size-len(b), 0))
+	out := a.mem.Reallocate(size, b)
+	a.untrack(b)
+	a.track(out)
+	return out
 }
 
 // Free is the embedded allocator's; the bytes leave the budget.
 func (a *Budget) Free(b []byte) {
-	a.held.Add(-int64(len(b)))
-	a.Allocator.Free(b)
+	a.untrack(b)
+	a.mem.Free(b)
+}
+
+// FreeAll frees what the budget still holds: after a read that failed,
+// what the reader allocated and lost on its way out (arrow-go recovers its
+// own panics without releasing the buffers of the batch it was building).
+// Call it only once nothing allocated through the budget is in use.
+func (a *Budget) FreeAll() {
+	a.mu.Lock()
+	live := a.live
+	a.live, a.held = map[*byte]int{}, 0
+	a.mu.Unlock()
+	for p, n := range live {
+		a.mem.Free(unsafe.Slice(p, n))
+	}
 }

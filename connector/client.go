@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // DefaultBaseURL is the upstream's documented base URL.
@@ -247,9 +248,14 @@ func (c *Client) scrub(s string) string {
 	return strings.ReplaceAll(s, c.key, "***")
 }
 
+// shorten cuts s to at most n bytes and an ellipsis, at a character
+// boundary so that a cut never leaves half a UTF-8 sequence.
 func shorten(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

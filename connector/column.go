@@ -2,7 +2,10 @@ package connector
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/wadeep/wadeep/internal/colname"
 )
@@ -79,7 +82,7 @@ func pickColumn(in Input, header []string, usable func(int) bool) (columnPick, e
 				return columnPick{col: i, header: true}, nil
 			}
 		}
-		return columnPick{}, fmt.Errorf("connector: %s: no column %q (columns: %s)", in.Name, in.Column, strings.Join(header, ", "))
+		return columnPick{}, fmt.Errorf("connector: %s: no column %s (columns: %s)", in.Name, showName(in.Column, true), nameList(header, false))
 	}
 	if i, ok := wadeepOutput(header); ok && usable(i) {
 		return columnPick{col: i, header: true}, nil
@@ -98,19 +101,60 @@ func pickColumn(in Input, header []string, usable func(int) bool) (columnPick, e
 		var ties, others []string
 		for _, c := range cands[1:] {
 			if c.rank == best.rank {
-				ties = append(ties, fmt.Sprintf("%q", header[c.i]))
+				ties = append(ties, header[c.i])
 			}
 			others = append(others, header[c.i])
 		}
 		if len(ties) > 0 {
-			return columnPick{}, fmt.Errorf("connector: %s: columns %q and %s could each hold the phone numbers; name one with --column", in.Name, header[best.i], strings.Join(ties, ", "))
+			return columnPick{}, fmt.Errorf("connector: %s: columns %s and %s could each hold the phone numbers; name one with --column", in.Name, showName(header[best.i], true), nameList(ties, true))
 		}
 		return columnPick{col: best.i, header: true, others: others}, nil
 	}
 	if len(header) == 1 && usable(0) {
 		return columnPick{col: 0, header: !looksLikeNumber(header[0])}, nil
 	}
-	return columnPick{}, fmt.Errorf("connector: %s: cannot tell which column holds the phone numbers; name it with --column (columns: %s)", in.Name, strings.Join(header, ", "))
+	return columnPick{}, fmt.Errorf("connector: %s: cannot tell which column holds the phone numbers; name it with --column (columns: %s)", in.Name, nameList(header, false))
+}
+
+// maxListed is how many column names an error lists.
+const maxListed = 20
+
+// nameList shows an input's column names in an error, as showName does;
+// at most maxListed of them, then how many there are in all.
+func nameList(names []string, quote bool) string {
+	parts := make([]string, 0, min(len(names), maxListed+1))
+	for i, n := range names {
+		if i == maxListed {
+			parts = append(parts, fmt.Sprintf("… %d in all", len(names)))
+			break
+		}
+		parts = append(parts, showName(n, quote))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// showName is one column name as an error shows it: as it is, or quoted
+// when quote is set or it holds a line break, a control character, a
+// comma or a quote (so that the error stays one line and a list of names
+// reads back), cut when long.
+func showName(n string, quote bool) string {
+	const long = 40
+	if r := []rune(n); len(r) > long {
+		return strconv.Quote(string(r[:long]) + "…")
+	}
+	if quote || strings.ContainsAny(n, `,"`) {
+		return strconv.Quote(n)
+	}
+	return printable(n)
+}
+
+// printable is s as it is when it is printable text, else quoted: what
+// goes into an error from a file stays on one line.
+func printable(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 // looksLikeNumber reports whether s is mostly digits: a phone value rather than a header.

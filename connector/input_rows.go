@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -131,7 +130,11 @@ func fieldList(fs []arrow.Field) string {
 	}
 	parts := make([]string, len(fs))
 	for i, f := range fs {
-		parts[i] = f.Name + " " + f.Type.String()
+		if i == maxListed {
+			parts = append(parts[:i], fmt.Sprintf("… %d in all", len(fs)))
+			break
+		}
+		parts[i] = showName(f.Name, false) + " " + f.Type.String()
 	}
 	return strings.Join(parts, ", ")
 }
@@ -376,9 +379,9 @@ func readArrowRows(ctx context.Context, in Input, src *Source, mem memory.Alloca
 	if err != nil {
 		return err
 	}
-	r, err := ipc.NewFileReader(sr, ipc.WithAllocator(mem))
+	r, err := openArrowFile(in, sr, mem)
 	if err != nil {
-		return fmt.Errorf("connector: %s: not an Arrow IPC file: %w", in.Name, err)
+		return err
 	}
 	defer r.Close()
 	var now Source

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/wadeep/wadeep/arrowconv"
+	"github.com/wadeep/wadeep/internal/ipcguard"
 )
 
 // Tables (XLSX, Arrow IPC, Parquet) are read by random access, so they need
@@ -95,11 +96,42 @@ func isBlankCells(cells [][]byte) bool {
 func guarded(in Input, read func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			if ob, ok := p.(*ipcguard.OverBudget); ok {
+				err = fmt.Errorf("connector: %s: damaged file: its data %w", in.Name, ob)
+				return
+			}
 			err = fmt.Errorf("connector: %s: malformed file: %v", in.Name, p)
 		}
 	}()
 	return read()
 }
+
+// openArrowFile opens an Arrow IPC file input, its metadata checked first
+// (arrow-go trusts the lengths in it: a small file that lies about them
+// would have it allocate without bound, found by FuzzReadTable), its
+// allocations through mem held to arrowBudget. Call it inside guarded,
+// which turns an allocation over budget into the error.
+func openArrowFile(in Input, sr *io.SectionReader, mem memory.Allocator) (*ipc.FileReader, error) {
+	if err := ipcguard.CheckFile(sr, in.Size); err != nil {
+		return nil, fmt.Errorf("connector: %s: damaged Arrow IPC file: %w", in.Name, err)
+	}
+	r, err := ipc.NewFileReader(sr, ipc.WithAllocator(ipcguard.NewBudget(mem, arrowBudget(in.Size))))
+	if err != nil {
+		return nil, fmt.Errorf("connector: %s: not an Arrow IPC file: %w", in.Name, err)
+	}
+	return r, nil
+}
+
+// arrowBudget bounds the bytes reading an Arrow IPC input of size bytes
+// may hold at once: the batch being read, decompressed. An uncompressed
+// file needs no more than its size; a compressed one declares each
+// buffer's uncompressed length, and a file that lies (60 GB, in a file of a
+// kilobyte) would otherwise end the process with an out-of-memory error.
+func arrowBudget(size int64) int64 { return max(MaxArrowBatchMemory, 8*size) }
+
+// MaxArrowBatchMemory is the least of arrowBudget: 1 GiB, room for a
+// compressed batch of millions of rows.
+const MaxArrowBatchMemory = 1 << 30
 
 // readArrowIPC reads the phone column of an Arrow IPC file; rows count from 1.
 func readArrowIPC(in Input, src *Source, fn rowFunc) error {
@@ -107,9 +139,9 @@ func readArrowIPC(in Input, src *Source, fn rowFunc) error {
 	if err != nil {
 		return err
 	}
-	r, err := ipc.NewFileReader(sr, ipc.WithAllocator(memory.DefaultAllocator))
+	r, err := openArrowFile(in, sr, memory.DefaultAllocator)
 	if err != nil {
-		return fmt.Errorf("connector: %s: not an Arrow IPC file: %w", in.Name, err)
+		return err
 	}
 	defer r.Close()
 	col, err := pickField(in, r.Schema(), src)

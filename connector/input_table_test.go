@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -8,15 +9,17 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wadeep/wadeep/internal/fuzzseed"
 	"github.com/wadeep/wadeep/sink"
 )
 
-// writeTable writes a small customer table in the given format with the
-// project's own sinks and opens it as an Input.
-func writeTable(t *testing.T, ext string) Input {
+// customers is a small customer table: ids, phone numbers as text (one
+// null) and as integers.
+func customers(t testing.TB) arrow.RecordBatch {
 	t.Helper()
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
@@ -35,19 +38,38 @@ func writeTable(t *testing.T, ext string) Input {
 		}
 		b.Field(2).(*array.Int64Builder).Append(41798284651 + int64(i))
 	}
-	rec := b.NewRecordBatch()
+	return b.NewRecordBatch()
+}
+
+// writeTable writes the customers table in the given format with the
+// project's own sinks and opens it as an Input.
+func writeTable(t *testing.T, ext string) Input {
+	t.Helper()
+	rec := customers(t)
 	defer rec.Release()
 	path := filepath.Join(t.TempDir(), "customers"+ext)
-	w, err := sink.Create(path, schema)
+	w, err := sink.Create(path, rec.Schema())
 	require.NoError(t, err)
 	require.NoError(t, w.Write(rec))
 	require.NoError(t, w.Close())
-	f, err := os.Open(path)
+	return openFile(t, path)
+}
+
+// writeCompressed writes the customers table as an Arrow IPC file with its
+// buffers compressed (which wadeep's sinks do not write, other tools do).
+func writeCompressed(t *testing.T, name string, codec ipc.Option) Input {
+	t.Helper()
+	rec := customers(t)
+	defer rec.Release()
+	path := filepath.Join(t.TempDir(), name)
+	f, err := os.Create(path)
 	require.NoError(t, err)
-	t.Cleanup(func() { f.Close() })
-	st, err := f.Stat()
+	w, err := ipc.NewFileWriter(f, ipc.WithSchema(rec.Schema()), codec)
 	require.NoError(t, err)
-	return Input{Name: filepath.Base(path), R: f, RA: f, Size: st.Size()}
+	require.NoError(t, w.Write(rec))
+	require.NoError(t, w.Close())
+	require.NoError(t, f.Close())
+	return openFile(t, path)
 }
 
 func TestReadTables(t *testing.T) {
@@ -97,29 +119,67 @@ func TestReadTableErrors(t *testing.T) {
 	require.ErrorContains(t, err, "give a file, not stdin")
 }
 
-// Tables come from users: whatever the bytes, reading them returns an error
-// or a plan whose counts reconcile, never a panic.
+// FuzzReadTable reads arbitrary bytes as the table inputs wadeep check
+// takes (.arrow, .parquet, .xlsx), seeded from testdata/inputs and the
+// workbooks of testdata/xlsx: an error naming the file in one line, or a
+// plan whose rows are all accounted for, and an enrich pass that reads the
+// same rows.
 func FuzzReadTable(f *testing.F) {
-	for _, ext := range []string{".arrow", ".parquet", ".xlsx"} {
-		in := writeTable(&testing.T{}, ext)
-		b := make([]byte, in.Size)
-		if _, err := in.RA.ReadAt(b, 0); err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b, ext)
+	for _, s := range fuzzseed.Files(f, "testdata/inputs/*.arrow", "testdata/inputs/*.parquet", "testdata/inputs/*.xlsx", "../testdata/xlsx/*.xlsx") {
+		f.Add(s.Data, s.Ext())
 	}
 	f.Fuzz(func(t *testing.T, data []byte, ext string) {
 		if ext != ".arrow" && ext != ".parquet" && ext != ".xlsx" {
 			return
 		}
-		r := bytesReaderAt(data)
-		plan, err := NewPlan([]Input{{Name: "f" + ext, RA: r, Size: int64(len(data))}}, PlanOptions{Region: "CH"})
+		name := "f" + ext
+		open := func() Input { return Input{Name: name, RA: bytesReaderAt(data), Size: int64(len(data))} }
+		plan, err := NewPlan([]Input{open()}, PlanOptions{Region: "CH"})
 		if err != nil {
+			requireInputError(t, err, name, -1)
 			return
 		}
-		require.Equal(t, plan.Rows, len(plan.Numbers)+len(plan.Rejects)+plan.Blank)
+		requirePlanAccounts(t, plan, name, -1)
+		requireSameRows(t, open)
 	})
 }
+
+// TestInputSeeds keeps the generated seeds of FuzzReadTable what they say
+// they are: the customers tables under testdata/inputs plan like the
+// tables written now (-update writes them again).
+func TestInputSeeds(t *testing.T) {
+	for name, write := range map[string]func(t *testing.T) Input{
+		"customers.arrow":      func(t *testing.T) Input { return writeTable(t, ".arrow") },
+		"customers.parquet":    func(t *testing.T) Input { return writeTable(t, ".parquet") },
+		"customers.xlsx":       func(t *testing.T) Input { return writeTable(t, ".xlsx") },
+		"customers_lz4.arrow":  func(t *testing.T) Input { return writeCompressed(t, "customers_lz4.arrow", ipc.WithLZ4()) },
+		"customers_zstd.arrow": func(t *testing.T) Input { return writeCompressed(t, "customers_zstd.arrow", ipc.WithZstd()) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			in := write(t)
+			path := filepath.Join("testdata", "inputs", name)
+			if *update {
+				b := make([]byte, in.Size)
+				_, err := in.RA.ReadAt(b, 0)
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(path, b, 0o644))
+			}
+			want, err := NewPlan([]Input{in}, PlanOptions{Region: "CH"})
+			require.NoError(t, err)
+			require.Len(t, want.Numbers, 2)
+			b, err := os.ReadFile(path)
+			require.NoError(t, err, "go test ./connector -run TestInputSeeds -update writes it")
+			got, err := NewPlan([]Input{{Name: in.Name, RA: bytesReaderAt(b), Size: int64(len(b))}}, PlanOptions{Region: "CH"})
+			require.NoError(t, err)
+			require.Equal(t, want.Numbers, got.Numbers)
+			require.Equal(t, want.Rejects, got.Rejects)
+			require.Equal(t, want.Inputs, got.Inputs)
+		})
+	}
+}
+
+// update rewrites generated test files.
+var update = flag.Bool("update", false, "rewrite the generated seed files under testdata")
 
 type bytesReaderAt []byte
 

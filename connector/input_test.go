@@ -10,6 +10,8 @@ import (
 	"testing/iotest"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wadeep/wadeep/internal/fuzzseed"
 )
 
 type value struct {
@@ -92,41 +94,43 @@ func TestReadValuesIOError(t *testing.T) {
 	require.ErrorContains(t, err, "a.txt: line")
 }
 
-// Every line of the input is accounted for, whatever the bytes.
+// FuzzReadValues reads arbitrary bytes as the text inputs wadeep check
+// takes (.txt, .csv, .tsv, .jsonl), with or without --column, seeded from
+// testdata/inputs: every row is a number, a reject or a blank; no input has
+// more rows than lines (a .txt exactly as many); a text file fails only for
+// not being text; an error is one line naming the file and a line within
+// it; and the enrich pass reads the rows planning read.
 func FuzzReadValues(f *testing.F) {
-	f.Add([]byte("+41798284651\n\n0798284651\nfoo\n"), false)
-	f.Add([]byte("phone,name\n+41798284651,\"a\nb\"\n,,\n"), true)
-	f.Add([]byte("\ufeff+1\r\n+1\r\n"), false)
-	f.Fuzz(func(t *testing.T, data []byte, csv bool) {
-		name := "f.txt"
-		if csv {
-			name = "f.csv"
+	for _, s := range fuzzseed.Files(f, "testdata/inputs/*.txt", "testdata/inputs/*.csv", "testdata/inputs/*.tsv", "testdata/inputs/*.jsonl") {
+		f.Add(s.Data, s.Ext(), "")
+		if s.Ext() != ".txt" {
+			f.Add(s.Data, s.Ext(), "Mobile")
 		}
-		plan, err := NewPlan([]Input{{Name: name, R: bytes.NewReader(data)}}, PlanOptions{Region: "CH", ChunkSize: 3})
-		if err != nil {
-			require.True(t, csv, "a text input never fails: %v", err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, ext, column string) {
+		switch ext {
+		case ".txt", ".csv", ".tsv", ".jsonl":
+		default:
 			return
 		}
-		require.Equal(t, plan.Rows, len(plan.Numbers)+len(plan.Rejects)+plan.Blank)
-		if !csv {
-			lines := bytes.Count(data, []byte("\n"))
-			if len(data) > 0 && data[len(data)-1] != '\n' {
-				lines++
+		name := "f" + ext
+		open := func() Input { return Input{Name: name, Column: column, R: bytes.NewReader(data)} }
+		lines := lineCount(data)
+		plan, err := NewPlan([]Input{open()}, PlanOptions{Region: "CH", ChunkSize: 3})
+		if err != nil {
+			requireInputError(t, err, name, lines)
+			if ext == ".txt" && column == "" {
+				require.ErrorContains(t, err, "text file", "a text input fails only for not being text")
 			}
-			require.Equal(t, lines, plan.Rows)
+			return
 		}
-		seen := map[string]bool{}
-		for _, n := range plan.Numbers.Strings() {
-			require.False(t, seen[n], "duplicate %s", n)
-			seen[n] = true
-			require.Equal(t, byte('+'), n[0])
+		requirePlanAccounts(t, plan, name, lines)
+		if ext == ".txt" && column == "" {
+			require.Equal(t, lines, plan.Rows, "a .txt has a row per line")
 		}
-		total := 0
-		for _, c := range plan.Chunks {
-			require.LessOrEqual(t, len(c.Numbers), 3)
-			total += len(c.Numbers)
+		if ext != ".jsonl" {
+			requireSameRows(t, open)
 		}
-		require.Equal(t, len(plan.Numbers), total)
 	})
 }
 

@@ -184,7 +184,7 @@ func jobDiff(old, cur JobRecord) string {
 		d = append(d, fmt.Sprintf("journal version %d, this wadeep writes %d", old.Version, cur.Version))
 	}
 	if old.APIURL != cur.APIURL {
-		d = append(d, fmt.Sprintf("API URL was %s, now %s", old.APIURL, cur.APIURL))
+		d = append(d, fmt.Sprintf("API URL was %s, now %s", printable(old.APIURL), printable(cur.APIURL)))
 	}
 	if old.UserID != cur.UserID {
 		d = append(d, "user id changed")
@@ -193,10 +193,10 @@ func jobDiff(old, cur JobRecord) string {
 		d = append(d, fmt.Sprintf("chunk size was %d, now %d", old.ChunkSize, cur.ChunkSize))
 	}
 	if old.Region != cur.Region {
-		d = append(d, fmt.Sprintf("region was %q, now %q", old.Region, cur.Region))
+		d = append(d, fmt.Sprintf("region was %q, now %q", shorten(old.Region, 40), cur.Region))
 	}
 	if old.Shard != cur.Shard {
-		d = append(d, fmt.Sprintf("shard was %q, now %q", old.Shard, cur.Shard))
+		d = append(d, fmt.Sprintf("shard was %q, now %q", shorten(old.Shard, 40), cur.Shard))
 	}
 	if !slices.Equal(old.Chunks, cur.Chunks) {
 		same := 0
@@ -204,7 +204,7 @@ func jobDiff(old, cur JobRecord) string {
 			same++
 		}
 		d = append(d, fmt.Sprintf("the input changed: it was %d numbers in %d chunks, now %d numbers in %d chunks, the first %d chunks alike (inputs were %s)",
-			old.Numbers, len(old.Chunks), cur.Numbers, len(cur.Chunks), same, strings.Join(old.Inputs, ", ")))
+			old.Numbers, len(old.Chunks), cur.Numbers, len(cur.Chunks), same, nameList(old.Inputs, false)))
 	}
 	return strings.Join(d, "; ")
 }
@@ -225,9 +225,40 @@ func (j *Journal) load() error {
 		}
 		var r ChunkRecord
 		if err := json.Unmarshal(b, &r); err != nil {
-			return fmt.Errorf("connector: journal entry %s is damaged: %w", path, err)
+			return fmt.Errorf("connector: journal entry %s is damaged: %w%s", path, err, damagedAdvice)
+		}
+		if err := r.check(strings.TrimSuffix(e.Name(), ".json")); err != nil {
+			return fmt.Errorf("connector: journal entry %s is damaged: %w%s", path, err, damagedAdvice)
 		}
 		j.recs[r.Hash] = &r
+	}
+	return nil
+}
+
+// damagedAdvice says what to do about a damaged journal entry.
+const damagedAdvice = "; restore it from a backup, or start afresh with another --state directory (its chunks are then created and charged again)"
+
+// check reports what makes an entry read from the file of chunk hash
+// unusable: another chunk's hash, a state no wadeep writes, a task id that
+// cannot be one, or a created task without its id (which would have the run
+// ask the upstream about no task, and pay for it).
+func (r *ChunkRecord) check(hash string) error {
+	switch {
+	case r.Hash != hash:
+		return fmt.Errorf("it holds the entry of chunk %q", shorten(r.Hash, 80))
+	case r.Index < 0 || r.Numbers < 0:
+		return fmt.Errorf("chunk %d of %d numbers", r.Index, r.Numbers)
+	case r.TaskID != "" && !validTaskID(r.TaskID):
+		return fmt.Errorf("task id %q is not a task id", shorten(r.TaskID, 40))
+	}
+	switch r.State {
+	case StateNew, StateIntent:
+	case StateCreated, StateExported, StateDownloaded:
+		if r.TaskID == "" {
+			return fmt.Errorf("state %s without a task id", r.State)
+		}
+	default:
+		return fmt.Errorf("unknown state %q", shorten(string(r.State), 40))
 	}
 	return nil
 }
@@ -310,7 +341,7 @@ func tasksBeside(dir, apiURL, userID string, want map[string]Chunk) (map[string]
 				continue
 			}
 			var rec ChunkRecord
-			if json.Unmarshal(b, &rec) != nil || rec.Hash != hash || rec.TaskID == "" {
+			if json.Unmarshal(b, &rec) != nil || rec.check(hash) != nil || rec.TaskID == "" {
 				continue
 			}
 			switch rec.State {

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wadeep/wadeep/internal/fuzzseed"
 	"github.com/wadeep/wadeep/sink"
 )
 
@@ -111,4 +113,44 @@ func TestJournalIsPrivate(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, os.FileMode(0o600), st.Mode().Perm(), f)
 	}
+}
+
+// FuzzJournalEntry opens a journal whose job.json and chunk entry hold
+// arbitrary bytes (a file on disk, damaged or edited), seeded from the
+// entries of testdata/journal: an error in one line that names the file,
+// or an entry a run can act on: its own chunk's, in a state wadeep writes,
+// with a task id when it has a task.
+func FuzzJournalEntry(f *testing.F) {
+	job := fuzzseed.Files(f, "testdata/journal/job.json")[0].Data
+	for _, s := range fuzzseed.Files(f, "testdata/journal/chunks/*.json") {
+		f.Add(s.Data, job)
+		f.Add(s.Data, []byte{})
+	}
+	var want JobRecord
+	if err := json.Unmarshal(job, &want); err != nil {
+		f.Fatal(err)
+	}
+	hash := want.Chunks[0]
+	f.Fuzz(func(t *testing.T, entry, jobJSON []byte) {
+		dir := t.TempDir()
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "chunks"), 0o700))
+		if len(jobJSON) > 0 { // else a new journal, which writes its own
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "job.json"), jobJSON, 0o600))
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "chunks", hash+".json"), entry, 0o600))
+		j, err := openJournal(dir, want)
+		if err != nil {
+			msg := err.Error()
+			require.NotContains(t, msg, "\n", "one line")
+			require.NotContains(t, msg, "\r", "one line")
+			require.Contains(t, msg, dir, "the error names the journal")
+			require.LessOrEqual(t, len(msg), 2048+len(dir))
+			return
+		}
+		defer j.Close()
+		for h, rec := range j.recs {
+			require.Equal(t, hash, h, "only the file's own chunk")
+			require.NoError(t, rec.check(h), "an entry loaded is one a run can act on: %+v", rec)
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -201,26 +202,63 @@ func escapeValue(v string) string {
 	return b.String()
 }
 
+// MaxRecordBytes bounds one record of a CSV input, all its lines together
+// (a quoted field may hold line breaks). encoding/csv holds a whole record
+// in memory, so without a bound one line with no end, or a quote left open
+// at the top of a file, would have it buffer the whole file before it could
+// say anything. A longer record stops the input with an error naming its
+// line.
+const MaxRecordBytes = 1 << 20
+
 // excelText reads a CSV as csv.Reader would, but with Excel's text-forcing
 // form ="0798284653" turned into the quoted field "0798284653": the value
 // inside, not a bare quote error. Quote state is followed, so "=" inside a
 // quoted field stays as it is. encoding/csv has no such option, and its
-// LazyQuotes would let an unclosed quote swallow rows.
+// LazyQuotes would let an unclosed quote swallow rows. It also holds each
+// record to MaxRecordBytes.
 type excelText struct {
 	r       *bufio.Reader
 	comma   byte
+	form    bool // read ="..." as its value (a one-byte delimiter)
 	inQuote bool
 	atStart bool
+	line    int   // the line being read, from 1
+	start   int   // the line the current record started on
+	size    int   // bytes of the current record so far
+	err     error // sticky: a record over the limit
 }
 
 func newExcelText(r *bufio.Reader, comma rune) io.Reader {
-	if comma >= utf8.RuneSelf {
-		return r // a multi-byte delimiter: left as it is
+	e := &excelText{r: r, atStart: true, line: 1, start: 1}
+	if comma < utf8.RuneSelf {
+		e.comma, e.form = byte(comma), true
 	}
-	return &excelText{r: r, comma: byte(comma), atStart: true}
+	return e
 }
 
+// errRecordTooLong is a CSV record over MaxRecordBytes.
+var errRecordTooLong = fmt.Errorf("record longer than %d bytes (1 MiB)", MaxRecordBytes)
+
+// recordTooLongError names the line a record too long started on.
+type recordTooLongError struct {
+	line    int
+	inQuote bool
+}
+
+func (e *recordTooLongError) Error() string {
+	s := fmt.Sprintf("line %d: %v", e.line, errRecordTooLong)
+	if e.inQuote {
+		s += "; a quoted field is still open after it: is a closing quote missing?"
+	}
+	return s
+}
+
+func (e *recordTooLongError) Unwrap() error { return errRecordTooLong }
+
 func (e *excelText) Read(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
 	n := 0
 	for n < len(p) {
 		c, err := e.r.ReadByte()
@@ -230,11 +268,15 @@ func (e *excelText) Read(p []byte) (int, error) {
 			}
 			return 0, err
 		}
-		if c == '=' && e.atStart && !e.inQuote {
+		if c == '=' && e.form && e.atStart && !e.inQuote {
 			if next, err := e.r.Peek(1); err == nil && next[0] == '"' {
 				e.atStart = false
 				continue // drop the '=': the quote that follows opens the field
 			}
+		}
+		if e.size++; e.size > MaxRecordBytes {
+			e.err = &recordTooLongError{line: e.start, inQuote: e.inQuote}
+			return n, nil // the record's bytes so far, then the error
 		}
 		switch {
 		case c == '"':
@@ -244,6 +286,12 @@ func (e *excelText) Read(p []byte) (int, error) {
 			e.atStart = true
 		default:
 			e.atStart = false
+		}
+		if c == '\n' {
+			e.line++
+			if !e.inQuote {
+				e.start, e.size = e.line, 0
+			}
 		}
 		p[n] = c
 		n++
@@ -291,5 +339,5 @@ func sniffStdin(head []byte) (string, error) {
 			return "csv", nil
 		}
 	}
-	return "", fmt.Errorf("connector: -: the first line of stdin looks like a CSV header (%s) but names no phone column; name it with --column", shorten(text, 80))
+	return "", fmt.Errorf("connector: -: the first line of stdin looks like a CSV header (%s) but names no phone column; name it with --column", strconv.Quote(shorten(text, 80)))
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wadeep/wadeep/internal/fuzzseed"
 )
 
 func TestRejectReasonsSayWhy(t *testing.T) {
@@ -60,11 +62,20 @@ func TestExcelTextForm(t *testing.T) {
 	require.Error(t, err)
 }
 
+// FuzzExcelText reads arbitrary CSV text through the ="..." filter, seeded
+// from testdata/excel-text.txt and the CSV inputs: only '=' bytes that open
+// a quoted field are dropped, nothing else changes.
 func FuzzExcelText(f *testing.F) {
-	for _, s := range []string{"a,b\n1,2\n", "a;=\"0798\"\n", "\"x\"\"y\",=\"\"\n", "=\"", "=", "a\r\n=\"1\"\r\n", "\"a,=\"\"b\"\"\",c"} {
+	for _, s := range fuzzseed.Strings(f, "testdata/excel-text.txt") {
 		f.Add(s)
 	}
+	for _, s := range fuzzseed.Files(f, "testdata/inputs/*.csv") {
+		f.Add(string(s.Data))
+	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > MaxRecordBytes {
+			return // a record too long is an error, tested on its own
+		}
 		out, err := io.ReadAll(newExcelText(bufio.NewReader(strings.NewReader(s)), ','))
 		require.NoError(t, err)
 		// Only '=' bytes are ever dropped, and only before a quote; without

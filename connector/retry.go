@@ -59,8 +59,9 @@ func createRefused(err error) bool {
 	return false
 }
 
-// maxRetryAfter bounds a Retry-After in seconds (a day) before it becomes a
-// Duration, which larger values would overflow; waits are capped far below.
+// maxRetryAfter bounds a Retry-After, in seconds (a day), whichever its
+// form: a number of seconds before it becomes a Duration, which larger
+// values would overflow; waits are capped far below.
 const maxRetryAfter = 24 * 60 * 60
 
 // parseRetryAfter reads both forms of Retry-After: seconds or an HTTP date.
@@ -77,7 +78,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d
+			return min(d, maxRetryAfter*time.Second) // a date, like seconds, says a day at most
 		}
 	}
 	return 0

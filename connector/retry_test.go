@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -9,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wadeep/wadeep/internal/fuzzseed"
 )
 
 func TestPollPolicyDefaultsFieldByField(t *testing.T) {
@@ -88,28 +91,38 @@ func TestRetryPolicyDefaultsFieldByField(t *testing.T) {
 	require.Equal(t, p.MaxWait, p.backoff(0, time.Hour))
 }
 
+// FuzzRetryAfter reads arbitrary Retry-After values, seeded from
+// testdata/retry-after.txt: never a negative wait or one over a day, and a
+// number of seconds read as exactly that (up to a day).
 func FuzzRetryAfter(f *testing.F) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for _, s := range []string{"", "0", "3", "-5", "120", " 7 ", "soon", "99999999999999999999",
-		now.Add(90 * time.Second).Format(http.TimeFormat), now.Add(-time.Hour).Format(http.TimeFormat), "Mon, 02 Jan 2006 15:04:05 GMT"} {
+	for _, s := range fuzzseed.Strings(f, "testdata/retry-after.txt") {
 		f.Add(s)
 	}
+	f.Add(now.Add(90 * time.Second).Format(http.TimeFormat))
 	f.Fuzz(func(t *testing.T, v string) {
 		d := parseRetryAfter(v, now)
-		if d < 0 {
-			t.Fatalf("negative wait %s for %q", d, v)
+		if d < 0 || d > maxRetryAfter*time.Second {
+			t.Fatalf("wait %s for %q", d, v)
 		}
 		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 && d != time.Duration(min(n, maxRetryAfter))*time.Second {
 			t.Fatalf("%q: got %s, want %ds", v, d, n)
 		}
+		if when, err := http.ParseTime(strings.TrimSpace(v)); err == nil && when.After(now) && when.Before(now.Add(maxRetryAfter*time.Second)) && d != when.Sub(now) {
+			t.Fatalf("%q: got %s, want %s", v, d, when.Sub(now))
+		}
 	})
 }
 
+// FuzzAPIErrorBody builds the error of a refused call from arbitrary
+// bodies (and Retry-After values), seeded from testdata/error-bodies: the
+// API key never in it, one line, the upstream's words cut to 200 bytes and
+// still UTF-8 when they were, and the error naming the call and the task.
 func FuzzAPIErrorBody(f *testing.F) {
 	const key = "sk-live-0123456789"
-	for _, s := range []string{`{"error":"invalid file"}`, `{"message":"insufficient balance"}`, `{"msg":"bad user"}`, `{"error":{"code":1}}`,
-		"<html>502 Bad Gateway</html>", "", "key " + key + " is not valid", `{"message":"` + key + `"}`, "\x00\xff\n\n", strings.Repeat("é", 500)} {
-		f.Add(s, 500)
+	for _, s := range fuzzseed.Files(f, "testdata/error-bodies/*") {
+		f.Add(string(s.Data), 500)
+		f.Add(string(s.Data), 429)
 	}
 	c := &Client{key: key}
 	f.Fuzz(func(t *testing.T, body string, code int) {
@@ -119,14 +132,26 @@ func FuzzAPIErrorBody(f *testing.F) {
 		if strings.Contains(msg, key) {
 			t.Fatalf("the key leaked: %q", msg)
 		}
-		if strings.ContainsAny(e.Message, "\n\r") {
-			t.Fatalf("message is not one line: %q", e.Message)
+		if half := key[:len(key)/2]; !strings.Contains(strings.ReplaceAll(body, key, ""), half) && strings.Contains(msg, half) {
+			t.Fatalf("half the key leaked: %q", msg)
 		}
-		if n := utf8.RuneCountInString(e.Message); n > 201 {
-			t.Fatalf("message of %d runes, want at most 200 and an ellipsis", n)
+		if strings.ContainsAny(msg, "\n\r") {
+			t.Fatalf("the error is not one line: %q", msg)
 		}
-		if e.RetryAfter < 0 {
-			t.Fatalf("negative Retry-After %s", e.RetryAfter)
+		if !strings.HasPrefix(msg, "task status t1: ") {
+			t.Fatalf("the error does not name the call and task: %q", msg)
+		}
+		if n := len(strings.TrimSuffix(e.Message, "…")); n > 200 {
+			t.Fatalf("message of %d bytes, want at most 200 and an ellipsis", n)
+		}
+		if utf8.ValidString(body) && !utf8.ValidString(e.Message) {
+			t.Fatalf("a message cut inside a character: %q", e.Message)
+		}
+		if e.RetryAfter < 0 || e.RetryAfter > maxRetryAfter*time.Second {
+			t.Fatalf("Retry-After %s", e.RetryAfter)
+		}
+		if code == 429 && !errors.Is(e, ErrRateLimited) {
+			t.Fatalf("a 429 is not ErrRateLimited: %v", e)
 		}
 	})
 }

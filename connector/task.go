@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Status is the lifecycle state of an upstream task.
@@ -61,6 +63,9 @@ func decodeTask(body []byte) (*Task, error) {
 	if t.ID == "" {
 		return nil, fmt.Errorf("task JSON has no task_id")
 	}
+	if !validTaskID(t.ID) {
+		return nil, fmt.Errorf("task JSON: task_id %q is not a task id (at most %d bytes of printable text)", shorten(t.ID, 40), maxTaskID)
+	}
 	switch s := Status(strings.ToLower(strings.TrimSpace(w.Status))); s {
 	case StatusPending, StatusProcessing, StatusCompleted, StatusExported:
 		t.Status = s
@@ -101,10 +106,21 @@ func partialTaskID(body []byte) string {
 	var w struct {
 		TaskID string `json:"task_id"`
 	}
-	if json.Unmarshal(body, &w) != nil || len(w.TaskID) > 128 {
+	if json.Unmarshal(body, &w) != nil || !validTaskID(w.TaskID) {
 		return ""
 	}
 	return w.TaskID
+}
+
+// maxTaskID bounds a task id from the upstream (its ids are 20 letters).
+const maxTaskID = 128
+
+// validTaskID reports whether id can be a task id: it goes into URLs,
+// the journal, progress lines and errors, so it is short printable text
+// (no line break to forge a log line with).
+func validTaskID(id string) bool {
+	return id != "" && len(id) <= maxTaskID && utf8.ValidString(id) &&
+		!strings.ContainsFunc(id, func(r rune) bool { return !unicode.IsPrint(r) })
 }
 
 func decodeCount(n json.Number) (int, error) {

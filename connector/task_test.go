@@ -1,9 +1,15 @@
 package connector
 
 import (
+	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wadeep/wadeep/internal/fuzzseed"
 )
 
 func TestDecodeTask(t *testing.T) {
@@ -49,20 +55,60 @@ func TestDecodeTask(t *testing.T) {
 	}
 }
 
+// FuzzDecodeTask decodes arbitrary task answers, seeded from
+// testdata/tasks: an error in one line that says it is about a task, or a
+// task that can be: a printable id, a known status, counts that are counts,
+// a link when exported; and its wire form decodes to the same task.
 func FuzzDecodeTask(f *testing.F) {
-	f.Add([]byte(`{"task_id":"a","status":"processing","total":20000,"success":6724,"failure":0}`))
-	f.Add([]byte(`{"task_id":"a","status":"exported","total":1,"success":1,"result_url":"https://x"}`))
-	f.Add([]byte(`{"task_id":"a","status":"pending","total":1e400}`))
+	for _, s := range fuzzseed.Files(f, "testdata/tasks/*.json") {
+		f.Add(s.Data)
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		task, err := decodeTask(body)
 		if err != nil {
+			msg := err.Error()
+			require.NotContains(t, msg, "\n", "one line")
+			require.NotContains(t, msg, "\r", "one line")
+			require.Contains(t, msg, "task")
+			require.LessOrEqual(t, len(msg), 512, "a short error: %.200q", msg)
+			if id := partialTaskID(body); id != "" {
+				require.True(t, validTaskID(id), "a kept id is a task id: %q", id)
+			}
 			return
 		}
-		if task.ID == "" || task.Total < 0 || task.Success < 0 || task.Failure < 0 {
-			t.Fatalf("decoded an impossible task: %+v", task)
+		require.True(t, validTaskID(task.ID), "id %q", task.ID)
+		require.Contains(t, []Status{StatusPending, StatusProcessing, StatusCompleted, StatusExported}, task.Status)
+		for _, n := range []int{task.Total, task.Success, task.Failure} {
+			require.True(t, n >= 0 && n <= 1e12, "count %d", n)
 		}
-		if task.Status == StatusExported && task.ResultURL == "" {
-			t.Fatalf("exported without a link: %+v", task)
+		if task.Status == StatusExported {
+			require.NotEmpty(t, task.ResultURL)
 		}
+		require.Equal(t, task.ID, partialTaskID(body))
+
+		w := taskJSON{TaskID: task.ID, UserID: task.UserID, Status: string(task.Status), ResultURL: task.ResultURL,
+			Total: json.Number(strconv.Itoa(task.Total)), Success: json.Number(strconv.Itoa(task.Success)), Failure: json.Number(strconv.Itoa(task.Failure))}
+		if !task.CreatedAt.IsZero() {
+			w.CreatedAt = task.CreatedAt.Format(time.RFC3339Nano)
+		}
+		if !task.UpdatedAt.IsZero() {
+			w.UpdatedAt = task.UpdatedAt.Format(time.RFC3339Nano)
+		}
+		again, err := json.Marshal(w)
+		require.NoError(t, err)
+		back, err := decodeTask(again)
+		require.NoError(t, err, "%s", again)
+		require.True(t, back.CreatedAt.Equal(task.CreatedAt) && back.UpdatedAt.Equal(task.UpdatedAt))
+		back.CreatedAt, back.UpdatedAt = task.CreatedAt, task.UpdatedAt
+		require.Equal(t, task, back)
 	})
+}
+
+func TestTaskIDMustBePrintable(t *testing.T) {
+	for _, body := range []string{`{"task_id":"a\nb","status":"pending"}`, `{"task_id":"` + strings.Repeat("x", 129) + `","status":"pending"}`} {
+		_, err := decodeTask([]byte(body))
+		require.ErrorContains(t, err, "is not a task id")
+		require.NotContains(t, err.Error(), "\n")
+		require.Empty(t, partialTaskID([]byte(body)), "an answer that breaks the contract keeps no such id")
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wadeep/wadeep/internal/fuzzseed"
 )
 
 func TestParseUpload(t *testing.T) {
@@ -48,20 +50,12 @@ func TestParseUpload(t *testing.T) {
 }
 
 // FuzzCreateTask drives arbitrary upload files through the parser and the
-// create route: nothing panics, bad files get 400, and every line of a good
-// file ends up counted as a success or a failure.
+// create route, seeded from testdata/uploads: nothing panics, bad files get
+// 400, and every line of a good file ends up counted as a success or a
+// failure.
 func FuzzCreateTask(f *testing.F) {
-	for _, seed := range []string{
-		"+41798284651\n+12025550123\n",
-		"\r\n+41798284651\r\n\r\n",
-		"\uFEFF+41798284651",
-		"garbage\n+1\n+1234567890123456789\n",
-		"",
-		"\x00\x01\x02",
-		"+41798284651\xff",
-		strings.Repeat("+4179828465\n", 50),
-	} {
-		f.Add([]byte(seed))
+	for _, s := range fuzzseed.Files(f, "testdata/uploads/*") {
+		f.Add(s.Data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		up, perr := ParseUpload(data)

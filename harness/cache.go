@@ -82,7 +82,10 @@ WHERE p.status = 'checked' AND p.checked_at >= ?`, since.UTC())
 // Profiles streams the profiles held for numbers, in their order, as
 // batches of the profile schema (connector.Cache). Each batch is read by a
 // query of its own, so no result stays open on the connection between two
-// calls of Next. A number with no profile is skipped.
+// calls of Next. A number with no profile is skipped. A number with more
+// than one row (wadeep writes one, but a file may have been edited or
+// merged) gives one profile: its latest checked row, the one Fresh
+// counted, or else its latest row.
 func (d *DB) Profiles(ctx context.Context, numbers []string) (array.RecordReader, error) {
 	if err := d.load(ctx, numbers); err != nil {
 		return nil, err
@@ -150,7 +153,9 @@ func (r *profileReader) read(lo, hi int) (arrow.RecordBatch, error) {
 	rows, err := r.d.c.QueryContext(r.ctx, `SELECT p.number, p.country, p.status, p.whatsapp, p.avatar, p.category, p.gender,
 p.age_min, p.age_max, p.hair_color, p.task_id, p.checked_at
 FROM temp.main.`+lookupTable+` l JOIN profiles p ON p.number = l.number
-WHERE l.i >= ? AND l.i < ? ORDER BY l.i`, lo, hi)
+WHERE l.i >= ? AND l.i < ?
+QUALIFY row_number() OVER (PARTITION BY l.i ORDER BY p.status = 'checked' DESC, p.checked_at DESC NULLS LAST, p.rowid DESC) = 1
+ORDER BY l.i`, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("harness: %s: %w", r.d.path, err)
 	}

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -18,10 +19,15 @@ import (
 var ErrExited = errors.New("plugin: the wadeep plugin process exited")
 
 // redact removes the API key from s: a last guard, as no message is meant
-// to hold it.
+// to hold it. It looks for the key as it is and as %q writes it (a config
+// error quotes the value of a field, and a key in the wrong field is still
+// the key).
 func redact(s, key string) string {
 	if len(key) >= 4 {
 		s = strings.ReplaceAll(s, key, "[redacted]")
+		if q := strconv.Quote(key); q[1:len(q)-1] != key {
+			s = strings.ReplaceAll(s, q[1:len(q)-1], "[redacted]")
+		}
 	}
 	return s
 }

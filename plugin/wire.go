@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/wadeep/wadeep/internal/ipcguard"
 )
 
 // DefaultMaxMessage is the most bytes of one protocol message: a batch
@@ -96,35 +97,13 @@ func (s *splitter) each(rec arrow.RecordBatch, firstRow int64, fn func(b []byte,
 // header lies about its sizes fails instead of allocating them.
 func decodeLimit(n int) int64 { return 2*int64(n) + 1<<20 }
 
-// errBudget is the panic value of an allocation over budget.
-type errBudget struct{ want, limit int64 }
-
-func (e errBudget) Error() string {
-	return fmt.Sprintf("plugin: a message asks for more memory than its size allows (%d bytes of %d)", e.want, e.limit)
-}
-
-// budgetAllocator fails (by panicking with errBudget, recovered in decode)
-// once its allocations pass a limit.
-type budgetAllocator struct {
-	memory.Allocator
-	limit int64
-	used  atomic.Int64
-}
-
-func (a *budgetAllocator) check(size int) {
-	if used := a.used.Add(int64(size)); size < 0 || used > a.limit {
-		panic(errBudget{want: used, limit: a.limit})
+// checkIPC checks the metadata of an IPC stream from the other side
+// before arrow-go reads it (see ipcguard.CheckStream).
+func checkIPC(b []byte) error {
+	if err := ipcguard.CheckStream(b); err != nil {
+		return fmt.Errorf("plugin: a message from the other side is not Arrow IPC: %w", err)
 	}
-}
-
-func (a *budgetAllocator) Allocate(size int) []byte {
-	a.check(size)
-	return a.Allocator.Allocate(size)
-}
-
-func (a *budgetAllocator) Reallocate(size int, b []byte) []byte {
-	a.check(size - len(b))
-	return a.Allocator.Reallocate(size, b)
+	return nil
 }
 
 // decodeSchema reads the schema of an IPC stream from the other side.
@@ -133,7 +112,7 @@ func decodeSchema(b []byte) (schema *arrow.Schema, err error) {
 	if err := checkIPC(b); err != nil {
 		return nil, err
 	}
-	mem := &budgetAllocator{Allocator: memory.DefaultAllocator, limit: decodeLimit(len(b))}
+	mem := ipcguard.NewBudget(memory.DefaultAllocator, decodeLimit(len(b)))
 	r, err := ipc.NewReader(bytes.NewReader(b), ipc.WithAllocator(mem))
 	if err != nil {
 		return nil, fmt.Errorf("plugin: schema from the other side: %w", err)
@@ -154,7 +133,18 @@ func decodeBatch(b []byte, want *arrow.Schema, mem memory.Allocator) (rec arrow.
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	budget := &budgetAllocator{Allocator: mem, limit: decodeLimit(len(b))}
+	budget := ipcguard.NewBudget(mem, decodeLimit(len(b)))
+	defer func() {
+		if v := recover(); v != nil {
+			err = panicError(v)
+		}
+		if err != nil {
+			// arrow-go recovers a panic of its own reader as an error and
+			// leaks what it had allocated for the batch (found by
+			// FuzzDecodeBatch): given back here, after the reader's Release.
+			budget.FreeAll()
+		}
+	}()
 	r, err := ipc.NewReader(bytes.NewReader(b), ipc.WithAllocator(budget), ipc.WithDelayReadSchema(false))
 	if err != nil {
 		return nil, fmt.Errorf("plugin: batch from the other side: %w", err)
@@ -183,10 +173,14 @@ func decodeBatch(b []byte, want *arrow.Schema, mem memory.Allocator) (rec arrow.
 
 func recoverDecode(err *error) {
 	if v := recover(); v != nil {
-		if e, ok := v.(errBudget); ok {
-			*err = e
-			return
-		}
-		*err = fmt.Errorf("plugin: a message from the other side does not decode: %v", v)
+		*err = panicError(v)
 	}
+}
+
+// panicError is the error of a panic while decoding a message.
+func panicError(v any) error {
+	if e, ok := v.(*ipcguard.OverBudget); ok {
+		return fmt.Errorf("plugin: a message %w", e)
+	}
+	return fmt.Errorf("plugin: a message from the other side does not decode: %v", v)
 }

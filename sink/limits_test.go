@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wadeep/wadeep/internal/fuzzseed"
 	"github.com/wadeep/wadeep/sink"
 )
 
@@ -138,10 +139,9 @@ func TestArrowDictionaryOverflow(t *testing.T) {
 }
 
 // FuzzTextCell: any string survives CSV and JSON lines as the standard
-// readers see it.
+// readers see it. Seeded from testdata/cells.txt.
 func FuzzTextCell(f *testing.F) {
-	for _, s := range []string{"", "plain", `a,"b"`, "x\r\ny\nz\r", " lead", "\x00\x1f\x7f", "\u2028\u2029",
-		"\xff\xfe invalid", "東京 🎉", `\.`, "\\", "</script>&"} {
+	for _, s := range fuzzseed.Strings(f, "testdata/cells.txt") {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

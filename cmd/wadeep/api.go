@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -69,20 +70,40 @@ func firstKey(sources ...keySource) (string, error) {
 			return s.value, nil
 		}
 		if s.file != "" {
-			b, err := os.ReadFile(s.file)
-			if err != nil {
-				// The file's name is not repeated: it may be the key itself,
-				// given where its file's path goes.
-				var pe *fs.PathError
-				if errors.As(err, &pe) {
-					err = pe.Err
-				}
-				return "", usagef("%s: cannot read that file: %v (its name is not repeated, in case it is the key itself)", s.from, err)
-			}
-			return strings.TrimSpace(string(b)), nil
+			return readKeyFile(s)
 		}
 	}
 	return "", nil
+}
+
+// maxKeyFile bounds an API key file: a key is a line of text, and a path
+// given by mistake (a log, /dev/zero) must not be read whole.
+const maxKeyFile = 4 << 10
+
+// readKeyFile reads the API key from the file s names, up to maxKeyFile
+// bytes, trimmed. Its errors name the file by s.from, not by its path: the
+// path may be the key itself, given where its file's path goes.
+func readKeyFile(s keySource) (string, error) {
+	cannot := func(err error) error {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return usagef("%s: cannot read that file: %v (its name is not repeated, in case it is the key itself)", s.from, err)
+	}
+	f, err := os.Open(s.file)
+	if err != nil {
+		return "", cannot(err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return "", cannot(err)
+	}
+	if len(b) > maxKeyFile {
+		return "", usagef("%s: that file is longer than %d bytes, more than a key (its name is not repeated, in case it is the key itself)", s.from, maxKeyFile)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // task makes the client and fetches one task (a charged call).

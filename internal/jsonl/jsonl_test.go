@@ -2,24 +2,61 @@ package jsonl
 
 import (
 	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/wadeep/wadeep/internal/fuzzseed"
 )
 
+// FuzzObject reads arbitrary lines as flat JSON objects, seeded from
+// testdata/objects.txt: what it accepts encoding/json accepts as an
+// object, with a value per key that is what encoding/json reads for that
+// key (its last occurrence), as text; an error is one line.
 func FuzzObject(f *testing.F) {
-	for _, s := range []string{`{"number":"+41798284651","whatsapp":true,"age_min":25,"avatar":null}`, `{}`, `{"a":{"b":1}}`, `[1]`, `{"a":1}{"b":2}`, `{"a":"\u00e9"}`} {
+	for _, s := range fuzzseed.Strings(f, "testdata/objects.txt") {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		keys, vals, err := Object([]byte(s))
 		if err != nil {
+			if strings.ContainsAny(err.Error(), "\n\r") {
+				t.Fatalf("not one line: %q", err)
+			}
 			return
 		}
 		if len(keys) != len(vals) {
 			t.Fatalf("%d keys, %d values", len(keys), len(vals))
 		}
 		var m map[string]any
-		if json.Unmarshal([]byte(s), &m) != nil {
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
+		if dec.Decode(&m) != nil || m == nil {
 			t.Fatalf("Object accepted %q, which encoding/json refuses as an object", s)
+		}
+		last := map[string]string{}
+		for i, k := range keys {
+			last[k] = vals[i]
+		}
+		if len(last) != len(m) {
+			t.Fatalf("keys %q, encoding/json's %v", keys, m)
+		}
+		for k, v := range m {
+			want := ""
+			switch v := v.(type) {
+			case nil:
+			case string:
+				want = v
+			case json.Number:
+				want = v.String()
+			case bool:
+				want = strconv.FormatBool(v)
+			default:
+				t.Fatalf("Object accepted a nested value %q: %v", k, v)
+			}
+			if last[k] != want {
+				t.Fatalf("key %q: %q, encoding/json reads %q", k, last[k], want)
+			}
 		}
 	})
 }

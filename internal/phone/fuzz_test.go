@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/wadeep/wadeep/internal/fuzzseed"
 )
 
 // dfaCase is one metadata pattern as CountryOf compiles it: as a DFA, and as
@@ -87,26 +89,12 @@ func (c *dfaCase) check(t *testing.T, d *digitDFA, s string) {
 // national number; and one pattern picked by pick on the whole number, with
 // a DFA kept across inputs and a fresh one. Then CountryOf's answer for an
 // E.164-length number against the library's, and Valid's against
-// IsValidNumber. Seeded with real numbers of many regions
-// and every region's example numbers.
+// IsValidNumber. Seeded with the numbers of many regions in
+// testdata/numbers.txt and every region's example numbers.
 //
 //	go test ./internal/phone -run '^$' -fuzz FuzzCountryDFA -fuzztime 1m
 func FuzzCountryDFA(f *testing.F) {
-	for _, n := range []string{
-		"+41798284651", "+41446681800", "+12025550123", "+14165550123", "+18765550123", "+17875550123",
-		"+447911123456", "+442079460000", "+441481123456", "+4915123456789", "+493012345678",
-		"+33612345678", "+390612345678", "+393123456789", "+34612345678", "+5511987654321",
-		"+5215512345678", "+919876543210", "+8613800138000", "+81312345678", "+61412345678",
-		"+27821234567", "+2348031234567", "+6281234567890", "+79161234567", "+77012345678",
-		"+971501234567", "+966501234567", "+201001234567", "+905321234567", "+821012345678",
-		"+6591234567", "+85291234567", "+64211234567", "+5491123456789", "+56912345678",
-		"+573001234567", "+51912345678", "+254712345678", "+212612345678", "+380501234567",
-		"+48512345678", "+31612345678", "+32470123456", "+46701234567", "+4741234567",
-		"+4520123456", "+358401234567", "+351912345678", "+302101234567", "+420601123456",
-		"+36201234567", "+40712345678", "+972501234567", "+923001234567", "+8801712345678",
-		"+84912345678", "+66812345678", "+639171234567", "+60123456789", "+80012345678",
-		"+4407911123456", "+6723212345", "+5999181234", "+262692123456", "+590690001234",
-	} {
+	for _, n := range fuzzseed.Strings(f, "testdata/numbers.txt") {
 		f.Add(n, uint16(len(n)))
 	}
 	coll, err := phonenumbers.MetadataCollection()

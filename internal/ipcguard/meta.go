@@ -1,17 +1,22 @@
-package plugin
+// Package ipcguard checks Arrow IPC bytes from outside (a plugin's
+// messages, a user's .arrow file) before arrow-go reads them, and bounds
+// what decoding them may allocate. arrow-go sizes some slices by lengths in
+// the flatbuffer metadata and trusts them: a few hundred bytes that lie
+// would have it allocate gigabytes, which a Go program cannot recover from.
+package ipcguard
 
 import (
 	"encoding/binary"
 	"fmt"
 )
 
-// checkIPC walks the framing and flatbuffer metadata of an Arrow IPC
-// stream from the other side before arrow-go reads it: arrow-go sizes some
-// slices by vector lengths in the metadata (a schema's fields, a field's
-// children, custom metadata), so a message that lies about them would make
-// it allocate without bound before any check. Every such vector must fit in
-// its message, every body in the stream, and nesting stays shallow.
-func checkIPC(b []byte) error {
+// CheckStream walks the framing and flatbuffer metadata of an Arrow IPC
+// stream before arrow-go reads it: arrow-go sizes some slices by vector
+// lengths in the metadata (a schema's fields, a field's children, custom
+// metadata), so a message that lies about them would make it allocate
+// without bound before any check. Every such vector must fit in its
+// message, every body in the stream, and nesting stays shallow.
+func CheckStream(b []byte) error {
 	for off := 0; off < len(b); {
 		if len(b)-off < 4 {
 			return errIPC("truncated message header")
@@ -45,8 +50,9 @@ func checkIPC(b []byte) error {
 	return nil
 }
 
+// errIPC is an error of the check; callers say whose bytes they were.
 func errIPC(format string, args ...any) error {
-	return fmt.Errorf("plugin: a message from the other side is not Arrow IPC: "+format, args...)
+	return fmt.Errorf(format, args...)
 }
 
 var errFB = errIPC("flatbuffer out of bounds")
@@ -69,8 +75,11 @@ func (f flatbuf) field(t, i int) (int, error) {
 	if vt < 0 || vt+4 > len(f) {
 		return 0, errFB
 	}
+	// A slot is present when its offset in the vtable is below the vtable's
+	// size, as the flatbuffers runtime reads it: with an odd size the last
+	// slot's second byte lies past it, and the runtime still reads the slot.
 	size := int(binary.LittleEndian.Uint16(f[vt:]))
-	if 4+2*i+2 > size {
+	if 4+2*i >= size {
 		return 0, nil
 	}
 	if vt+4+2*i+2 > len(f) {
@@ -172,10 +181,10 @@ func (f flatbuf) message() (int64, error) {
 	case 2: // DictionaryBatch: its data is a RecordBatch
 		var rb int
 		if rb, err = f.ref(h, 1); err == nil && rb != 0 {
-			err = f.recordBatch(rb)
+			err = f.recordBatch(rb, body)
 		}
 	case 3: // RecordBatch
-		err = f.recordBatch(h)
+		err = f.recordBatch(h, body)
 	}
 	return body, err
 }
@@ -219,10 +228,25 @@ func (f flatbuf) arrowField(t, depth int) error {
 	return f.keyValues(t, 6)
 }
 
-func (f flatbuf) recordBatch(t int) error {
-	for _, v := range []struct{ slot, size int }{{1, 16}, {2, 16}, {4, 8}} {
+// recordBatch checks a RecordBatch table whose message has a body of body
+// bytes: its vectors fit, and every buffer lies inside the body (arrow-go
+// slices the body by them and panics past its end, leaking what it had
+// allocated for the batch so far).
+func (f flatbuf) recordBatch(t int, body int64) error {
+	for _, v := range []struct{ slot, size int }{{1, 16}, {4, 8}} {
 		if _, _, err := f.vector(t, v.slot, v.size); err != nil {
 			return err
+		}
+	}
+	start, n, err := f.vector(t, 2, 16) // Buffer structs: offset, length
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		p := start + 16*i
+		off, size := int64(binary.LittleEndian.Uint64(f[p:])), int64(binary.LittleEndian.Uint64(f[p+8:]))
+		if off < 0 || size < 0 || off > body || size > body-off {
+			return errIPC("buffer %d at %d (%d bytes) outside a body of %d bytes", i, off, size, body)
 		}
 	}
 	return nil

@@ -3,7 +3,10 @@ package xlsx
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 var (
@@ -56,7 +59,7 @@ func (e *ParseError) Error() string {
 		b.WriteString(": ")
 	}
 	if e.Sheet != "" {
-		fmt.Fprintf(&b, "sheet %q: ", e.Sheet)
+		fmt.Fprintf(&b, "sheet %s: ", cut(strconv.Quote(e.Sheet), 66))
 	}
 	switch {
 	case e.Row > 0 && e.Column > 0:
@@ -64,9 +67,52 @@ func (e *ParseError) Error() string {
 	case e.Row > 0:
 		fmt.Fprintf(&b, "row %d: ", e.Row)
 	}
-	b.WriteString(e.Err.Error())
+	b.WriteString(cut(oneLine(e.Err.Error()), maxErrText))
 	return b.String()
 }
+
+// maxErrText bounds the text of the cause of a ParseError: names from the
+// file (parts, tags) go into it, and a file may make them long.
+const maxErrText = 512
+
+// cut shortens s to at most n bytes and an ellipsis, at a character
+// boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// oneLine escapes what in s is not printable text (line breaks, control
+// characters, bytes that are not UTF-8), as Go would quote them: names
+// taken from a file must not break an error into lines. Printable text is
+// left as it is.
+func oneLine(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, notPrint) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case notPrint(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func notPrint(r rune) bool { return !unicode.IsPrint(r) }
 
 func (e *ParseError) Unwrap() error { return e.Err }
 

@@ -63,11 +63,14 @@ func newPlanner(p *Plan, names []string, workers int) (*planner, error) {
 	pl := &planner{p: p, names: names, sh: p.Options.Shard, region: p.Options.Region,
 		work: make(chan *planBatch, workers), order: make(chan *planBatch, 2*workers+2),
 		merged: make(chan struct{}), free: make(chan *planBatch, 3*workers+3)}
-	for range workers {
-		norm, err := NewNormalizer(pl.region)
-		if err != nil {
-			return nil, err
+	norms := make([]*Normalizer, workers)
+	for i := range norms {
+		var err error
+		if norms[i], err = NewNormalizer(pl.region); err != nil {
+			return nil, err // before any goroutine starts
 		}
+	}
+	for _, norm := range norms {
 		pl.wg.Add(1)
 		go pl.normalise(norm)
 	}

@@ -94,6 +94,10 @@ func TestListJobs(t *testing.T) {
 
 	require.NoError(t, os.MkdirAll(filepath.Join(f.root, "damaged", "chunks"), 0o700))
 	require.NoError(t, os.WriteFile(filepath.Join(f.root, "damaged", "job.json"), []byte("{not json"), 0o600))
+	// Its directory's time is all it has: later than every start above, as
+	// set, not as the file system's clock granularity happens to make it.
+	later := time.Now().Add(time.Hour)
+	require.NoError(t, os.Chtimes(filepath.Join(f.root, "damaged"), later, later))
 	require.NoError(t, os.MkdirAll(filepath.Join(f.root, "notes"), 0o700)) // not a journal
 	require.NoError(t, os.WriteFile(filepath.Join(f.root, "notes", "todo.txt"), []byte("x"), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(f.root, "loose.txt"), []byte("x"), 0o600))

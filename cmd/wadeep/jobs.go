@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/wadeep/wadeep/connector"
 )
@@ -291,39 +290,7 @@ func jobsTable(w io.Writer, jobs []connector.JobInfo, width int) error {
 		total += j.Size
 		rows = append(rows, []string{j.ID, j.Created.Local().Format("2006-01-02 15:04"), humanBytes(j.Size), j.State(), cutCell(strings.Join(j.Inputs, ", "), 60)})
 	}
-	widths := make([]int, len(header))
-	for _, r := range rows {
-		for i, c := range r {
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
-		}
-	}
-	line := func(r []string) string {
-		var b strings.Builder
-		for i, c := range r {
-			if i > 0 {
-				b.WriteString("  ")
-			}
-			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
-			switch {
-			case i == 2: // size, to the right
-				b.WriteString(pad + c)
-			case i < len(r)-1:
-				b.WriteString(c + pad)
-			default:
-				b.WriteString(c)
-			}
-		}
-		return cutCell(strings.TrimRight(b.String(), " "), width)
-	}
-	fmt.Fprintln(w, line(header))
-	rule := make([]string, len(header))
-	for i := range rule {
-		rule[i] = strings.Repeat("-", widths[i])
-	}
-	fmt.Fprintln(w, line(rule))
-	for _, r := range rows[1:] {
-		fmt.Fprintln(w, line(r))
-	}
+	writeTable(w, rows, []bool{false, false, true, false, false}, width) // size to the right
 	_, err := fmt.Fprintf(w, "(%s, %s)\n", plural(len(jobs), "job"), humanBytes(total))
 	return err
 }

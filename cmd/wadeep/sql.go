@@ -254,8 +254,21 @@ func printTable(w io.Writer, rows *sql.Rows, width int) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	widths := make([]int, len(cols))
-	for _, r := range table {
+	writeTable(w, table, right, width)
+	n := len(table) - 1
+	fmt.Fprintf(w, "(%d row%s)\n", n, map[bool]string{true: "", false: "s"}[n == 1])
+	return nil
+}
+
+// writeTable writes rows (the first the header) as aligned columns, two
+// spaces apart, a rule of dashes under the header; columns marked right are
+// aligned right. Each line is cut to width runes (0: no cut).
+func writeTable(w io.Writer, rows [][]string, right []bool, width int) {
+	if len(rows) == 0 {
+		return
+	}
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
 		for i, c := range r {
 			widths[i] = max(widths[i], utf8.RuneCountInString(c))
 		}
@@ -267,28 +280,26 @@ func printTable(w io.Writer, rows *sql.Rows, width int) error {
 				b.WriteString("  ")
 			}
 			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
-			if right[i] {
+			switch {
+			case right[i]:
 				b.WriteString(pad + c)
-			} else if i < len(r)-1 {
+			case i < len(r)-1:
 				b.WriteString(c + pad)
-			} else {
+			default:
 				b.WriteString(c)
 			}
 		}
 		return cutCell(strings.TrimRight(b.String(), " "), width)
 	}
-	fmt.Fprintln(w, line(cols))
-	rule := make([]string, len(cols))
-	for i := range cols {
+	fmt.Fprintln(w, line(rows[0]))
+	rule := make([]string, len(widths))
+	for i := range rule {
 		rule[i] = strings.Repeat("-", widths[i])
 	}
 	fmt.Fprintln(w, line(rule))
-	for _, r := range table[1:] {
+	for _, r := range rows[1:] {
 		fmt.Fprintln(w, line(r))
 	}
-	n := len(table) - 1
-	fmt.Fprintf(w, "(%d row%s)\n", n, map[bool]string{true: "", false: "s"}[n == 1])
-	return nil
 }
 
 // cutCell cuts s to n runes, the last one an ellipsis; n = 0 is no cut.

@@ -219,7 +219,8 @@ func cmdDownload(ctx context.Context, env *cliEnv, args []string) error {
 	// is deleted once converted, or when the fetch fails or is interrupted;
 	// the fetch is the job's own (retries, fresh links, zip check). Those a
 	// hard kill left, idle for an hour (a live fetch writes its file, or
-	// converts within seconds), are swept: they hold skin_color.
+	// converts within seconds), are swept: they hold the column wadeep never
+	// carries (docs/privacy.md).
 	fsx.SweepStaleDirs(os.TempDir(), time.Hour, downloadTempPrefix)
 	tmpDir, err := os.MkdirTemp("", downloadTempPrefix)
 	if err != nil {
